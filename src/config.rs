@@ -1,0 +1,125 @@
+//! Limits and switches for a [`Connection`](crate::Connection).
+
+use crate::error::ConfigError;
+
+/// A connection's limits and protocol switches.
+///
+/// Every limit has a safe default; setters reject values out of range with a
+/// [`ConfigError`] rather than panicking.
+///
+/// ```
+/// use wsmachine::Config;
+/// let config = Config::default()
+///     .with_max_message_size(1 << 20)?
+///     .with_max_frame_size(1 << 16)?
+///     .with_auto_pong(false);
+/// assert_eq!(config.max_message_size(), 1 << 20);
+/// # Ok::<(), wsmachine::ConfigError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Config {
+    max_frame_size: usize,
+    max_message_size: usize,
+    max_fragments: usize,
+    auto_pong: bool,
+}
+
+/// The largest limit accepted: the address space of a 32-bit target stays
+/// the binding constraint there, and 1 TiB elsewhere.
+const LIMIT_CEILING: u64 = 1 << 40;
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            max_frame_size: 16 << 20,
+            max_message_size: 64 << 20,
+            max_fragments: 1 << 17,
+            auto_pong: true,
+        }
+    }
+}
+
+fn check_limit(name: &'static str, value: usize) -> Result<usize, ConfigError> {
+    if value == 0 {
+        Err(ConfigError::ZeroLimit(name))
+    } else if value as u64 > LIMIT_CEILING {
+        Err(ConfigError::LimitTooLarge(name))
+    } else {
+        Ok(value)
+    }
+}
+
+impl Config {
+    /// Largest payload of a single received frame, in bytes (default 16 MiB).
+    /// A longer frame fails the connection with 1009 as soon as its header
+    /// arrives, before any of its payload is buffered.
+    pub const fn max_frame_size(&self) -> usize {
+        self.max_frame_size
+    }
+
+    /// Largest received message, in bytes, summed over its fragments
+    /// (default 64 MiB). Bounds the reassembly buffer; over it, 1009.
+    pub const fn max_message_size(&self) -> usize {
+        self.max_message_size
+    }
+
+    /// Most frames one received message may arrive in (default 131,072).
+    /// Over it, 1009.
+    pub const fn max_fragments(&self) -> usize {
+        self.max_fragments
+    }
+
+    /// Whether a received ping is answered with a pong automatically
+    /// (default `true`). Only the pong for the latest ping is kept owed.
+    pub const fn auto_pong(&self) -> bool {
+        self.auto_pong
+    }
+
+    /// Sets [`max_frame_size`](Self::max_frame_size); 1 byte to 1 TiB.
+    pub fn with_max_frame_size(mut self, bytes: usize) -> Result<Self, ConfigError> {
+        self.max_frame_size = check_limit("max_frame_size", bytes)?;
+        Ok(self)
+    }
+
+    /// Sets [`max_message_size`](Self::max_message_size); 1 byte to 1 TiB.
+    pub fn with_max_message_size(mut self, bytes: usize) -> Result<Self, ConfigError> {
+        self.max_message_size = check_limit("max_message_size", bytes)?;
+        Ok(self)
+    }
+
+    /// Sets [`max_fragments`](Self::max_fragments); at least 1.
+    pub fn with_max_fragments(mut self, count: usize) -> Result<Self, ConfigError> {
+        self.max_fragments = check_limit("max_fragments", count)?;
+        Ok(self)
+    }
+
+    /// Sets [`auto_pong`](Self::auto_pong).
+    pub fn with_auto_pong(mut self, on: bool) -> Self {
+        self.auto_pong = on;
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_values_are_errors() {
+        assert_eq!(
+            Config::default().with_max_frame_size(0).unwrap_err(),
+            ConfigError::ZeroLimit("max_frame_size")
+        );
+        assert_eq!(
+            Config::default().with_max_fragments(0).unwrap_err(),
+            ConfigError::ZeroLimit("max_fragments")
+        );
+        #[cfg(target_pointer_width = "64")]
+        assert_eq!(
+            Config::default()
+                .with_max_message_size(usize::MAX)
+                .unwrap_err(),
+            ConfigError::LimitTooLarge("max_message_size")
+        );
+    }
+}

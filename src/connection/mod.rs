@@ -1,0 +1,328 @@
+//! The connection state machine: one [`Connection`] type for both roles.
+//!
+//! ```text
+//!                 send close                   peer's close arrives
+//!   +------+  ------------------->  +---------+  ------------------>  +--------+
+//!   | Open |                        | Closing |                       | Closed |
+//!   +------+  ----------------------------------------------------->  +--------+
+//!       |      peer's close arrives (our reply is queued at once)         ^
+//!       +-----------------------------------------------------------------+
+//!               protocol error (our close frame is queued) or EOF
+//! ```
+//!
+//! The methods fall into four groups (the order quinn-proto documents):
+//!
+//! - **input**: [`receive`](Connection::receive) (or
+//!   [`read_buf`](Connection::read_buf) + [`filled`](Connection::filled)) and
+//!   [`receive_eof`](Connection::receive_eof);
+//! - **events**: [`next_event`](Connection::next_event), called until it
+//!   returns `None` after each input;
+//! - **commands**: [`send_text`](Connection::send_text),
+//!   [`send_binary`](Connection::send_binary), [`send_ping`](Connection::send_ping),
+//!   [`close`](Connection::close), ...;
+//! - **output**: [`pending_output`](Connection::pending_output), then
+//!   [`advance_output`](Connection::advance_output) with what was written.
+
+mod reader;
+mod sender;
+
+use alloc::boxed::Box;
+
+use reader::{RawEvent, Reader};
+pub use sender::Sender;
+
+use crate::config::Config;
+use crate::error::{ProtocolError, UsageError};
+use crate::mask_source::MaskSource;
+use crate::message::{CloseCode, CloseFrame, Message, MessageKind};
+
+/// Which end of the connection this is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// The end that opened the connection; masks every frame it sends.
+    Client,
+    /// The end that accepted it; never masks.
+    Server,
+}
+
+/// Where a connection is in its lifecycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum State {
+    /// The opening handshake is in progress.
+    Connecting,
+    /// Messages flow both ways.
+    Open,
+    /// This end sent a close frame and awaits the peer's; messages the peer
+    /// sends meanwhile are still delivered.
+    Closing,
+    /// Both close frames were exchanged, or the connection failed or ended.
+    /// Once [`pending_output`](Connection::pending_output) is written, the
+    /// transport can be closed (RFC 6455 section 7.1.1: the server first).
+    Closed,
+}
+
+/// Something that happened on the connection, borrowed from it until the next
+/// call that changes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// A complete text or binary message.
+    Message(Message<'a>),
+    /// A ping; with [`Config::auto_pong`] on, its pong is already queued.
+    Ping(&'a [u8]),
+    /// A pong.
+    Pong(&'a [u8]),
+    /// The peer's close frame; the reply is already queued and the connection
+    /// is now [`State::Closed`].
+    Close(CloseFrame<'a>),
+}
+
+/// A WebSocket connection: bytes in, events and bytes out.
+///
+/// See the [module docs](self) for the state diagram and the method groups,
+/// and the [crate docs](crate) for a driving loop.
+pub struct Connection {
+    role: Role,
+    config: Config,
+    reader: Reader,
+    sender: Sender,
+}
+
+impl core::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Connection")
+            .field("role", &self.role)
+            .field("state", &self.state())
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    /// A server-side connection that is already open: the opening handshake
+    /// happened elsewhere (an existing HTTP server, or HTTP/2 extended
+    /// CONNECT, RFC 8441).
+    pub fn open_server(config: Config) -> Self {
+        Self::new(Role::Server, config, None, true)
+    }
+
+    /// A client-side connection that is already open, masking its frames
+    /// with keys from `masks`.
+    pub fn open_client(config: Config, masks: impl MaskSource + 'static) -> Self {
+        Self::new(Role::Client, config, Some(Box::new(masks)), true)
+    }
+
+    /// An already-open connection in `role`; a client takes its masking keys
+    /// from the operating system ([`OsRandom`](crate::OsRandom)).
+    #[cfg(feature = "std")]
+    pub fn open(role: Role, config: Config) -> Self {
+        match role {
+            Role::Server => Self::open_server(config),
+            Role::Client => Self::open_client(config, crate::OsRandom::new()),
+        }
+    }
+
+    fn new(role: Role, config: Config, masks: Option<Box<dyn MaskSource>>, open: bool) -> Self {
+        Self {
+            role,
+            config,
+            reader: Reader::default(),
+            sender: Sender::new(role, masks, open),
+        }
+    }
+
+    /// This end's role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The lifecycle state.
+    pub fn state(&self) -> State {
+        self.sender.state()
+    }
+
+    /// Whether the connection is closed (see [`State::Closed`]).
+    pub fn is_closed(&self) -> bool {
+        self.sender.is_closed()
+    }
+
+    // ---- input ----
+
+    /// Feeds bytes received from the peer. Any split of the byte stream gives
+    /// the same events. Call [`next_event`](Self::next_event) until it
+    /// returns `None` before feeding more, so that at most one partial frame
+    /// is held. Bytes after the peer's close frame are ignored.
+    pub fn receive(&mut self, data: &[u8]) {
+        if !self.is_closed() {
+            self.reader.receive(data);
+        }
+    }
+
+    /// Writable space of at least `min` bytes at the end of the input buffer,
+    /// to read into directly (saving the copy that [`receive`](Self::receive)
+    /// makes); report how much was read with [`filled`](Self::filled).
+    pub fn read_buf(&mut self, min: usize) -> &mut [u8] {
+        self.reader.spare(min.max(1))
+    }
+
+    /// Marks `n` bytes of [`read_buf`](Self::read_buf) as received.
+    pub fn filled(&mut self, n: usize) {
+        if !self.is_closed() {
+            self.reader.filled(n);
+        }
+    }
+
+    /// The peer closed its side of the transport. If its close frame had not
+    /// arrived, [`next_event`](Self::next_event) reports
+    /// [`ProtocolError::AbnormalClosure`] (1006) once every complete frame
+    /// received before is delivered.
+    pub fn receive_eof(&mut self) {
+        self.reader.receive_eof();
+    }
+
+    // ---- events ----
+
+    /// The next event, or `None` when more input is needed (or the
+    /// connection is closed: check [`is_closed`](Self::is_closed)).
+    ///
+    /// A protocol error is returned once; the close frame it calls for is
+    /// already queued in the output and the connection is closed. Every
+    /// message completed before the offending bytes was delivered first.
+    pub fn next_event(&mut self) -> Result<Option<Event<'_>>, ProtocolError> {
+        Ok(self.next_event_with_sender()?.map(|(event, _)| event))
+    }
+
+    /// Like [`next_event`](Self::next_event), with the sending half alongside,
+    /// so a borrowed event can be answered without copying it:
+    ///
+    /// ```
+    /// # use wsmachine::{Config, Connection, Event};
+    /// # let mut server = Connection::open_server(Config::default());
+    /// # server.receive(&[0x81, 0x82, 1, 2, 3, 4, b'h' ^ 1, b'i' ^ 2]);
+    /// while let Some((event, sender)) = server.next_event_with_sender()? {
+    ///     if let Event::Message(message) = event {
+    ///         sender.send(message)?; // echo, straight from the input buffer
+    ///     }
+    /// }
+    /// assert_eq!(server.pending_output(), [0x81, 2, b'h', b'i']);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn next_event_with_sender(
+        &mut self,
+    ) -> Result<Option<(Event<'_>, &mut Sender)>, ProtocolError> {
+        if self.sender.is_closed() || self.sender.state() == crate::State::Connecting {
+            return Ok(None);
+        }
+        let raw = match self
+            .reader
+            .advance(&mut self.sender, &self.config, self.role)
+        {
+            Ok(Some(raw)) => raw,
+            Ok(None) => return Ok(None),
+            Err(error) => {
+                self.sender.fail(&error);
+                return Err(error);
+            }
+        };
+        let Self { reader, sender, .. } = self;
+        let event = match raw {
+            RawEvent::Single(kind, range) => message(kind, &reader.buf[range]),
+            RawEvent::Assembled(kind) => message(kind, &reader.assembly),
+            RawEvent::Ping(range) => Ok(Event::Ping(&reader.buf[range])),
+            RawEvent::Pong(range) => Ok(Event::Pong(&reader.buf[range])),
+            RawEvent::Close(code, range) => Ok(Event::Close(CloseFrame {
+                code,
+                // Checked by the reader already.
+                reason: core::str::from_utf8(&reader.buf[range]).unwrap_or_default(),
+            })),
+        };
+        match event {
+            Ok(event) => Ok(Some((event, sender))),
+            Err(error) => {
+                sender.fail(&error);
+                Err(error)
+            }
+        }
+    }
+
+    // ---- commands ----
+
+    /// The sending half, for commands while an event is borrowed; see
+    /// [`next_event_with_sender`](Self::next_event_with_sender).
+    pub fn sender(&mut self) -> &mut Sender {
+        &mut self.sender
+    }
+
+    /// Sends a whole text message.
+    pub fn send_text(&mut self, text: &str) -> Result<(), UsageError> {
+        self.sender.send_text(text)
+    }
+
+    /// Sends a whole binary message.
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), UsageError> {
+        self.sender.send_binary(data)
+    }
+
+    /// Sends a whole message of either kind.
+    pub fn send(&mut self, message: Message<'_>) -> Result<(), UsageError> {
+        self.sender.send(message)
+    }
+
+    /// Sends one fragment of a streamed message; see [`Sender::send_fragment`].
+    pub fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        payload: &[u8],
+        fin: bool,
+    ) -> Result<(), UsageError> {
+        self.sender.send_fragment(kind, payload, fin)
+    }
+
+    /// Sends a ping (at most 125 bytes of payload).
+    pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), UsageError> {
+        self.sender.send_ping(payload)
+    }
+
+    /// Sends an unsolicited pong (at most 125 bytes of payload).
+    pub fn send_pong(&mut self, payload: &[u8]) -> Result<(), UsageError> {
+        self.sender.send_pong(payload)
+    }
+
+    /// Starts the closing handshake; see [`Sender::close`].
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), UsageError> {
+        self.sender.close(code, reason)
+    }
+
+    // ---- output ----
+
+    /// Bytes waiting to be written to the peer.
+    pub fn pending_output(&self) -> &[u8] {
+        self.sender.pending_output()
+    }
+
+    /// Marks the first `n` bytes of [`pending_output`](Self::pending_output)
+    /// as written; partial writes are normal.
+    pub fn advance_output(&mut self, n: usize) {
+        self.sender.advance_output(n);
+    }
+
+    /// Whether there is output waiting to be written.
+    pub fn wants_write(&self) -> bool {
+        self.sender.wants_write()
+    }
+}
+
+fn message(kind: MessageKind, payload: &[u8]) -> Result<Event<'_>, ProtocolError> {
+    Ok(Event::Message(match kind {
+        MessageKind::Binary => Message::Binary(payload),
+        // The one full UTF-8 check of a text message, which also yields the `&str`.
+        MessageKind::Text => {
+            Message::Text(core::str::from_utf8(payload).map_err(|_| ProtocolError::InvalidUtf8)?)
+        }
+    }))
+}

@@ -1,0 +1,325 @@
+//! The incoming half: buffers received bytes, decodes frames, unmasks them in
+//! place, checks them against RFC 6455 and the limits, and reassembles
+//! fragmented messages.
+
+use alloc::vec::Vec;
+use core::ops::Range;
+
+use super::Role;
+use super::sender::Sender;
+use crate::config::Config;
+use crate::error::ProtocolError;
+use crate::frame::{Decoded, FrameHeader, OpCode, apply_mask};
+use crate::message::{CloseCode, MessageKind};
+use crate::utf8::Utf8Validator;
+
+/// Input and reassembly buffers at least this large are released when they
+/// empty, so a connection that once received a big message does not keep
+/// its memory while idle.
+const KEEP_CAPACITY: usize = 64 * 1024;
+
+/// An event located in one of the reader's buffers, turned into a borrowed
+/// [`Event`](super::Event) by the connection.
+#[derive(Clone, Debug)]
+pub(super) enum RawEvent {
+    /// A single-frame message, in the input buffer.
+    Single(MessageKind, Range<usize>),
+    /// A reassembled message, in the reassembly buffer.
+    Assembled(MessageKind),
+    Ping(Range<usize>),
+    Pong(Range<usize>),
+    Close(CloseCode, Range<usize>),
+}
+
+/// A frame whose header has been read and whose payload is arriving.
+#[derive(Clone, Copy, Debug)]
+struct PartialFrame {
+    header: FrameHeader,
+    header_len: usize,
+    payload_len: usize,
+    /// Payload bytes already unmasked (and, for text, checked).
+    done: usize,
+    /// Whether the payload is text to check as it arrives.
+    text: bool,
+}
+
+/// A fragmented message being reassembled.
+#[derive(Clone, Copy, Debug)]
+struct Fragmented {
+    kind: MessageKind,
+    fragments: usize,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct Reader {
+    /// `buf[..buf.len()]` is initialised; `buf[start..end]` is unconsumed input.
+    pub(super) buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    frame: Option<PartialFrame>,
+    fragmented: Option<Fragmented>,
+    pub(super) assembly: Vec<u8>,
+    /// The assembly buffer holds a delivered message, to clear on the next call.
+    assembly_delivered: bool,
+    utf8: Utf8Validator,
+    eof: bool,
+    /// Reserved bits the negotiated extensions define (RSV1 for
+    /// permessage-deflate); any other set bit is a protocol error.
+    pub(super) allowed_rsv: u8,
+}
+
+impl Reader {
+    pub(super) fn receive(&mut self, data: &[u8]) {
+        let spare = self.spare(data.len());
+        spare[..data.len()].copy_from_slice(data);
+        self.end += data.len();
+    }
+
+    /// At least `min` bytes of writable space after the unconsumed input.
+    pub(super) fn spare(&mut self, min: usize) -> &mut [u8] {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+        if self.buf.len() - self.end < min && self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.buf.len() - self.end < min {
+            // Zero-fills only the growth, once; later reads reuse it.
+            self.buf.resize(self.end + min, 0);
+        }
+        &mut self.buf[self.end..]
+    }
+
+    pub(super) fn filled(&mut self, n: usize) {
+        self.end = (self.end + n).min(self.buf.len());
+    }
+
+    pub(super) fn receive_eof(&mut self) {
+        self.eof = true;
+    }
+
+    /// Unconsumed input, for the handshake parser.
+    pub(super) fn input(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    pub(super) fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.end);
+    }
+
+    pub(super) fn at_eof(&self) -> bool {
+        self.eof
+    }
+
+    /// Drives the frame decoder until one event is ready or more input is needed.
+    pub(super) fn advance(
+        &mut self,
+        tx: &mut Sender,
+        config: &Config,
+        role: Role,
+    ) -> Result<Option<RawEvent>, ProtocolError> {
+        if self.assembly_delivered {
+            self.assembly_delivered = false;
+            self.assembly.clear();
+            if self.assembly.capacity() > KEEP_CAPACITY {
+                self.assembly = Vec::new();
+            }
+        }
+        loop {
+            if tx.close_received() {
+                // RFC 6455 section 5.5.1: nothing follows a close frame; any
+                // further bytes are ignored.
+                return Ok(None);
+            }
+            let mut frame = match self.frame {
+                Some(frame) => frame,
+                None => match FrameHeader::decode(&self.buf[self.start..self.end])? {
+                    Decoded::Incomplete { .. } => return self.need_more(),
+                    Decoded::Complete { header, header_len } => {
+                        self.check_header(&header, header_len, config, role)?
+                    }
+                },
+            };
+            let payload_at = self.start + frame.header_len;
+            let available = (self.end - payload_at).min(frame.payload_len);
+            if available > frame.done {
+                let chunk = &mut self.buf[payload_at + frame.done..payload_at + available];
+                if let Some(key) = frame.header.mask {
+                    apply_mask(chunk, key, frame.done);
+                }
+                // Text is checked as it arrives, to fail fast. The chunk that
+                // completes the message is left to the final check, which
+                // also produces the `&str`, so whole messages are validated once.
+                let completes_message = frame.header.fin && available == frame.payload_len;
+                if frame.text && !completes_message {
+                    self.utf8
+                        .feed(chunk)
+                        .map_err(|_| ProtocolError::InvalidUtf8)?;
+                }
+                frame.done = available;
+            }
+            if available < frame.payload_len {
+                self.frame = Some(frame);
+                return self.need_more();
+            }
+            self.frame = None;
+            let payload = payload_at..payload_at + frame.payload_len;
+            self.start = payload.end;
+            if let Some(event) = self.complete_frame(&frame, payload, tx, config)? {
+                return Ok(Some(event));
+            }
+        }
+    }
+
+    fn need_more(&mut self) -> Result<Option<RawEvent>, ProtocolError> {
+        if self.start == self.end && self.buf.len() > KEEP_CAPACITY {
+            self.buf = Vec::new();
+            self.start = 0;
+            self.end = 0;
+        }
+        if self.eof {
+            return Err(ProtocolError::AbnormalClosure);
+        }
+        Ok(None)
+    }
+
+    /// The rules a header must follow given the connection's state.
+    fn check_header(
+        &mut self,
+        header: &FrameHeader,
+        header_len: usize,
+        config: &Config,
+        role: Role,
+    ) -> Result<PartialFrame, ProtocolError> {
+        // Section 5.2: "If a nonzero value is received and none of the
+        // negotiated extensions defines the meaning of such a nonzero value,
+        // the receiving endpoint MUST _Fail the WebSocket Connection_."
+        if header.rsv & !self.allowed_rsv != 0 {
+            return Err(ProtocolError::ReservedBits);
+        }
+        // Section 5.1: "The server MUST close the connection upon receiving a
+        // frame that is not masked"; "A client MUST close a connection if it
+        // detects a masked frame."
+        match (role, header.mask.is_some()) {
+            (Role::Server, false) => return Err(ProtocolError::UnmaskedFrame),
+            (Role::Client, true) => return Err(ProtocolError::MaskedFrame),
+            _ => {}
+        }
+        if header.payload_len > config.max_frame_size() as u64 {
+            return Err(ProtocolError::FrameTooLarge);
+        }
+        let payload_len = header.payload_len as usize;
+        let mut text = false;
+        match header.opcode {
+            OpCode::Continuation => {
+                // Section 5.4: continuation only inside a fragmented message.
+                let Some(fragmented) = &mut self.fragmented else {
+                    return Err(ProtocolError::UnexpectedContinuation);
+                };
+                fragmented.fragments += 1;
+                if fragmented.fragments > config.max_fragments() {
+                    return Err(ProtocolError::TooManyFragments);
+                }
+                if self.assembly.len() + payload_len > config.max_message_size() {
+                    return Err(ProtocolError::MessageTooLarge);
+                }
+                text = fragmented.kind == MessageKind::Text;
+            }
+            OpCode::Text | OpCode::Binary => {
+                // Section 5.4: a new message may not start inside another.
+                if self.fragmented.is_some() {
+                    return Err(ProtocolError::ExpectedContinuation);
+                }
+                if payload_len > config.max_message_size() {
+                    return Err(ProtocolError::MessageTooLarge);
+                }
+                if header.opcode == OpCode::Text {
+                    text = true;
+                    self.utf8.reset();
+                }
+            }
+            OpCode::Close | OpCode::Ping | OpCode::Pong => {}
+        }
+        Ok(PartialFrame {
+            header: *header,
+            header_len,
+            payload_len,
+            done: 0,
+            text,
+        })
+    }
+
+    fn complete_frame(
+        &mut self,
+        frame: &PartialFrame,
+        payload: Range<usize>,
+        tx: &mut Sender,
+        config: &Config,
+    ) -> Result<Option<RawEvent>, ProtocolError> {
+        let fin = frame.header.fin;
+        Ok(Some(match frame.header.opcode {
+            OpCode::Text | OpCode::Binary => {
+                let kind = if frame.header.opcode == OpCode::Text {
+                    MessageKind::Text
+                } else {
+                    MessageKind::Binary
+                };
+                if fin {
+                    RawEvent::Single(kind, payload)
+                } else {
+                    if config.max_fragments() < 2 {
+                        return Err(ProtocolError::TooManyFragments);
+                    }
+                    self.fragmented = Some(Fragmented { kind, fragments: 1 });
+                    self.assembly.extend_from_slice(&self.buf[payload]);
+                    return Ok(None);
+                }
+            }
+            OpCode::Continuation => {
+                self.assembly.extend_from_slice(&self.buf[payload]);
+                if !fin {
+                    return Ok(None);
+                }
+                let Some(fragmented) = self.fragmented.take() else {
+                    return Err(ProtocolError::UnexpectedContinuation);
+                };
+                self.assembly_delivered = true;
+                RawEvent::Assembled(fragmented.kind)
+            }
+            OpCode::Ping => {
+                if config.auto_pong() {
+                    tx.owe_pong(&self.buf[payload.clone()]);
+                }
+                RawEvent::Ping(payload)
+            }
+            OpCode::Pong => RawEvent::Pong(payload),
+            OpCode::Close => {
+                let (code, reason) = parse_close(&self.buf[payload.clone()])?;
+                tx.on_close_received(code);
+                RawEvent::Close(
+                    code,
+                    payload.start + reason.start..payload.start + reason.end,
+                )
+            }
+        }))
+    }
+}
+
+/// Section 5.5.1: a close payload is empty, or a 2-byte code and a UTF-8 reason.
+fn parse_close(payload: &[u8]) -> Result<(CloseCode, Range<usize>), ProtocolError> {
+    match payload {
+        [] => Ok((CloseCode::NO_STATUS, 0..0)),
+        [_] => Err(ProtocolError::CloseTooShort),
+        [hi, lo, reason @ ..] => {
+            let code = CloseCode(u16::from_be_bytes([*hi, *lo]));
+            if !code.is_valid_on_wire() {
+                return Err(ProtocolError::InvalidCloseCode(code.0));
+            }
+            core::str::from_utf8(reason).map_err(|_| ProtocolError::InvalidUtf8)?;
+            Ok((code, 2..payload.len()))
+        }
+    }
+}

@@ -1,0 +1,339 @@
+//! The outgoing half: frames what the application sends, owes the protocol's
+//! automatic replies, and tracks the sending side of the close handshake.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+
+use super::{Role, State};
+use crate::error::{ProtocolError, UsageError};
+use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode, apply_mask};
+use crate::mask_source::MaskSource;
+use crate::message::{CloseCode, Message, MessageKind};
+use crate::utf8::Utf8Validator;
+
+/// Once this much output is waiting, an owed pong stays owed (only the latest
+/// is kept) instead of being queued, so a ping flood from a peer that does
+/// not read cannot grow the output buffer.
+const PONG_QUEUE_HIGH_WATER: usize = 16 * 1024;
+
+/// Output this large is released once fully written, so that one big message
+/// does not pin its buffer for the life of the connection.
+const OUTPUT_KEEP_CAPACITY: usize = 64 * 1024;
+
+/// The sending half of a [`Connection`](super::Connection).
+///
+/// Obtained from [`Connection::next_event_with_sender`](super::Connection::next_event_with_sender)
+/// so that an event borrowed from the receiving half can be answered (echoed,
+/// for instance) without copying it first. Every method here is also
+/// available on `Connection` itself.
+pub struct Sender {
+    role: Role,
+    out: Vec<u8>,
+    /// Bytes before this index were already written by the caller.
+    out_start: usize,
+    masks: Option<Box<dyn MaskSource>>,
+    /// The kind of the fragmented message being sent, if any.
+    outgoing: Option<MessageKind>,
+    outgoing_utf8: Utf8Validator,
+    open: bool,
+    close_sent: bool,
+    close_received: bool,
+    failed: bool,
+    /// The one owed control reply: the pong for the latest ping.
+    owed_pong: Option<([u8; 125], u8)>,
+}
+
+impl core::fmt::Debug for Sender {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Sender")
+            .field("role", &self.role)
+            .field("state", &self.state())
+            .field("pending_output", &self.pending_output().len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sender {
+    pub(super) fn new(role: Role, masks: Option<Box<dyn MaskSource>>, open: bool) -> Self {
+        Self {
+            role,
+            out: Vec::new(),
+            out_start: 0,
+            masks,
+            outgoing: None,
+            outgoing_utf8: Utf8Validator::new(),
+            open,
+            close_sent: false,
+            close_received: false,
+            failed: false,
+            owed_pong: None,
+        }
+    }
+
+    /// The connection's lifecycle state.
+    pub fn state(&self) -> State {
+        if self.failed || (self.close_sent && self.close_received) {
+            State::Closed
+        } else if !self.open {
+            State::Connecting
+        } else if self.close_sent {
+            State::Closing
+        } else {
+            State::Open
+        }
+    }
+
+    /// Bytes waiting to be written to the peer. Write any prefix of them,
+    /// then report how many with [`advance_output`](Self::advance_output).
+    pub fn pending_output(&self) -> &[u8] {
+        &self.out[self.out_start..]
+    }
+
+    /// Marks the first `n` bytes of [`pending_output`](Self::pending_output)
+    /// as written. `n` larger than what is pending counts as all of it.
+    pub fn advance_output(&mut self, n: usize) {
+        self.out_start = (self.out_start + n).min(self.out.len());
+        if self.out_start == self.out.len() {
+            self.out.clear();
+            self.out_start = 0;
+            if self.out.capacity() > OUTPUT_KEEP_CAPACITY {
+                self.out = Vec::new();
+            }
+            self.flush_owed_pong();
+        }
+    }
+
+    /// Whether there is output waiting to be written.
+    pub fn wants_write(&self) -> bool {
+        self.out_start < self.out.len()
+    }
+
+    /// Sends a whole text message.
+    pub fn send_text(&mut self, text: &str) -> Result<(), UsageError> {
+        self.send_message(OpCode::Text, text.as_bytes())
+    }
+
+    /// Sends a whole binary message.
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), UsageError> {
+        self.send_message(OpCode::Binary, data)
+    }
+
+    /// Sends a whole message of either kind (an echo is `send(message)`).
+    pub fn send(&mut self, message: Message<'_>) -> Result<(), UsageError> {
+        match message {
+            Message::Text(text) => self.send_text(text),
+            Message::Binary(data) => self.send_binary(data),
+        }
+    }
+
+    /// Sends one fragment of a message streamed in pieces.
+    ///
+    /// The first call starts a message of `kind`; later calls must name the
+    /// same kind and continue it; the call with `fin` set ends it. Control
+    /// frames (ping, pong, close) may be sent between fragments; whole
+    /// messages may not. For text, the fragments together must be UTF-8, but a
+    /// fragment may end inside a character.
+    pub fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        payload: &[u8],
+        fin: bool,
+    ) -> Result<(), UsageError> {
+        self.check_can_send_data()?;
+        let opcode = match self.outgoing {
+            Some(current) if current != kind => return Err(UsageError::NoMessageInProgress),
+            Some(_) => OpCode::Continuation,
+            None => {
+                self.outgoing_utf8.reset();
+                match kind {
+                    MessageKind::Text => OpCode::Text,
+                    MessageKind::Binary => OpCode::Binary,
+                }
+            }
+        };
+        if kind == MessageKind::Text {
+            let mut check = self.outgoing_utf8;
+            check.feed(payload).map_err(|_| UsageError::InvalidUtf8)?;
+            if fin && !check.is_complete() {
+                return Err(UsageError::InvalidUtf8);
+            }
+            self.outgoing_utf8 = check;
+        }
+        self.outgoing = if fin { None } else { Some(kind) };
+        self.write_frame(opcode, fin, payload);
+        Ok(())
+    }
+
+    /// Sends a ping (payload at most 125 bytes). Allowed until a close frame
+    /// has been sent.
+    pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), UsageError> {
+        self.send_control(OpCode::Ping, payload)
+    }
+
+    /// Sends an unsolicited pong (payload at most 125 bytes), for instance as
+    /// a unidirectional heartbeat (RFC 6455 section 5.5.3).
+    pub fn send_pong(&mut self, payload: &[u8]) -> Result<(), UsageError> {
+        self.send_control(OpCode::Pong, payload)
+    }
+
+    /// Starts the closing handshake with `code` and a `reason` of at most 123
+    /// bytes. After this, no more data may be sent; received messages are
+    /// still delivered until the peer's close frame arrives.
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), UsageError> {
+        if !code.is_valid_on_wire() {
+            return Err(UsageError::InvalidCloseCode(code.0));
+        }
+        if reason.len() > 123 {
+            return Err(UsageError::CloseReasonTooLong);
+        }
+        self.check_open_for_control()?;
+        self.write_close(Some(code), reason.as_bytes());
+        Ok(())
+    }
+
+    fn send_message(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), UsageError> {
+        self.check_can_send_data()?;
+        if self.outgoing.is_some() {
+            return Err(UsageError::MessageInProgress);
+        }
+        self.write_frame(opcode, true, payload);
+        Ok(())
+    }
+
+    fn send_control(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), UsageError> {
+        if payload.len() > 125 {
+            return Err(UsageError::ControlTooLong);
+        }
+        self.check_open_for_control()?;
+        self.write_frame(opcode, true, payload);
+        Ok(())
+    }
+
+    fn check_open_for_control(&self) -> Result<(), UsageError> {
+        match self.state() {
+            State::Connecting => Err(UsageError::NotOpen),
+            State::Open => Ok(()),
+            State::Closing | State::Closed => Err(UsageError::Closed),
+        }
+    }
+
+    fn check_can_send_data(&self) -> Result<(), UsageError> {
+        self.check_open_for_control()?;
+        // RFC 6455 section 5.5.1: "After sending a Close frame, the endpoint
+        // MUST NOT send any further data frames." A received close is answered
+        // at once, so it closes the sending side too.
+        if self.close_received {
+            return Err(UsageError::Closed);
+        }
+        Ok(())
+    }
+
+    fn write_frame(&mut self, opcode: OpCode, fin: bool, payload: &[u8]) {
+        self.write_frame_rsv(opcode, fin, 0, payload);
+    }
+
+    pub(super) fn write_frame_rsv(&mut self, opcode: OpCode, fin: bool, rsv: u8, payload: &[u8]) {
+        // RFC 6455 section 5.3: a client "MUST mask all frames that it sends
+        // to the server"; a server "MUST NOT mask any frames".
+        let mask = self.masks.as_mut().map(|source| source.next_mask());
+        let header = FrameHeader {
+            fin,
+            rsv,
+            opcode,
+            mask,
+            payload_len: payload.len() as u64,
+        };
+        let mut head = [0u8; MAX_HEADER_LEN];
+        let head_len = header.encode(&mut head);
+        self.compact();
+        self.out.reserve(head_len + payload.len());
+        self.out.extend_from_slice(&head[..head_len]);
+        let at = self.out.len();
+        self.out.extend_from_slice(payload);
+        if let Some(key) = mask {
+            apply_mask(&mut self.out[at..], key, 0);
+        }
+    }
+
+    /// Drops already-written bytes once they are most of the buffer, so the
+    /// buffer does not creep forward forever under partial writes.
+    fn compact(&mut self) {
+        if self.out_start > 0 && self.out_start >= self.out.len() / 2 {
+            self.out.drain(..self.out_start);
+            self.out_start = 0;
+        }
+    }
+
+    fn write_close(&mut self, code: Option<CloseCode>, reason: &[u8]) {
+        let mut payload = [0u8; 125];
+        let len = match code {
+            Some(code) => {
+                payload[..2].copy_from_slice(&code.0.to_be_bytes());
+                payload[2..2 + reason.len()].copy_from_slice(reason);
+                2 + reason.len()
+            }
+            None => 0,
+        };
+        self.write_frame(OpCode::Close, true, &payload[..len]);
+        self.close_sent = true;
+        self.owed_pong = None;
+    }
+
+    /// Records the pong owed for a ping and queues it if output is not backed up.
+    pub(super) fn owe_pong(&mut self, payload: &[u8]) {
+        if self.close_sent {
+            return;
+        }
+        let mut slot = [0u8; 125];
+        slot[..payload.len()].copy_from_slice(payload);
+        self.owed_pong = Some((slot, payload.len() as u8));
+        self.flush_owed_pong();
+    }
+
+    fn flush_owed_pong(&mut self) {
+        if self.pending_output().len() >= PONG_QUEUE_HIGH_WATER || self.close_sent {
+            return;
+        }
+        if let Some((slot, len)) = self.owed_pong.take() {
+            self.write_frame(OpCode::Pong, true, &slot[..usize::from(len)]);
+        }
+    }
+
+    /// The peer's close frame arrived: answer it (RFC 6455 section 5.5.1:
+    /// "the endpoint MUST send a Close frame in response ... typically echoing
+    /// the status code it received") unless ours was already sent.
+    pub(super) fn on_close_received(&mut self, code: CloseCode) {
+        self.close_received = true;
+        if !self.close_sent {
+            let echo = (code != CloseCode::NO_STATUS).then_some(code);
+            self.write_close(echo, b"");
+        }
+    }
+
+    /// The connection failed: send the close frame the error calls for
+    /// (RFC 6455 section 7.1.7, _Fail the WebSocket Connection_), unless one
+    /// was sent already or the peer is gone.
+    pub(super) fn fail(&mut self, error: &ProtocolError) {
+        if !self.close_sent && *error != ProtocolError::AbnormalClosure {
+            self.write_close(Some(error.close_code()), b"");
+        }
+        self.failed = true;
+    }
+
+    pub(super) fn is_closed(&self) -> bool {
+        self.state() == State::Closed
+    }
+
+    pub(super) fn close_received(&self) -> bool {
+        self.close_received
+    }
+
+    pub(super) fn set_open(&mut self) {
+        self.open = true;
+    }
+
+    pub(super) fn raw_output(&mut self) -> &mut Vec<u8> {
+        self.compact();
+        &mut self.out
+    }
+}
