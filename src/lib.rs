@@ -1,4 +1,81 @@
-//! wsmachine (work in progress).
+//! A WebSocket ([RFC 6455](https://www.rfc-editor.org/rfc/rfc6455)) protocol
+//! engine with no I/O and no runtime: bytes go in, events and bytes to send
+//! come out. Whoever owns the socket (a blocking thread, an epoll loop, mio,
+//! tokio, an embedded TCP stack) drives it.
+//!
+//! ```text
+//!            your code: socket, event loop, threads, timers
+//!     bytes read |                       ^ bytes to write
+//!                v                       |
+//!   +------------------------------------------------------------+
+//!   |  Connection::receive        pending_output / advance_output |
+//!   |        next_event  ->  Event::{Message, Ping, Pong, Close}  |
+//!   |  send_text / send_binary / send_ping / close   (commands)   |
+//!   +------------------------------------------------------------+
+//!            wsmachine: framing, masking, UTF-8, limits, closing
+//! ```
+//!
+//! The core is `#![no_std]` + `alloc` and `#![forbid(unsafe_code)]`. It holds
+//! no clock and no hidden randomness: a client's masking keys come from a
+//! [`MaskSource`] you give it ([`OsRandom`] with the `std` feature).
+//!
+//! # Driving a connection
+//!
+//! A client and a server talk through two byte buffers, no sockets needed:
+//!
+//! ```
+//! use wsmachine::{CloseCode, Config, Connection, Event, Message};
+//!
+//! let mut key = 0u32;
+//! let masks = move || { key = key.wrapping_add(0x9E37_79B9); key.to_be_bytes() };
+//! let mut client = Connection::open_client(Config::default(), masks);
+//! let mut server = Connection::open_server(Config::default());
+//!
+//! client.send_text("hello")?;
+//!
+//! // "Write" the client's output to the server, as a socket would.
+//! let wire = client.pending_output().to_vec();
+//! client.advance_output(wire.len());
+//! server.receive(&wire);
+//!
+//! // The server echoes every message: the event borrows the input buffer,
+//! // and the sender half lets it answer without copying.
+//! while let Some((event, sender)) = server.next_event_with_sender()? {
+//!     match event {
+//!         Event::Message(message) => sender.send(message)?,
+//!         Event::Close(_) => {} // the reply is already queued
+//!         _ => {}               // pongs to pings are queued automatically
+//!     }
+//! }
+//!
+//! let wire = server.pending_output().to_vec();
+//! server.advance_output(wire.len());
+//! client.receive(&wire);
+//! assert_eq!(client.next_event()?, Some(Event::Message(Message::Text("hello"))));
+//!
+//! client.close(CloseCode::NORMAL, "bye")?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! With a socket, the loop is: read into [`Connection::receive`] (or
+//! [`Connection::read_buf`]), call [`Connection::next_event`] until it
+//! returns `None`, write [`Connection::pending_output`] and report what was
+//! written with [`Connection::advance_output`]; on end of stream call
+//! [`Connection::receive_eof`]. Stop when [`Connection::is_closed`] and the
+//! output is written.
+//!
+//! # Errors
+//!
+//! [`ProtocolError`] is the peer's fault and carries the close code that was
+//! sent ([`ProtocolError::close_code`]); [`UsageError`] is the caller's and
+//! changes nothing. Every message completed before a protocol error is
+//! delivered before the error.
+//!
+//! # Features
+//!
+//! - `std` (default): [`OsRandom`] masking keys from the OS and
+//!   [`Connection::open`].
+//! - `deflate`: permessage-deflate (RFC 7692).
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -91,7 +91,7 @@ mod tests {
     fn os_random_keys_differ() {
         let mut source = OsRandom::new();
         let keys: alloc::vec::Vec<[u8; 4]> = (0..200).map(|_| source.next_mask()).collect();
-        let distinct: std::collections::BTreeSet<_> = keys.iter().collect();
+        let distinct: alloc::collections::BTreeSet<_> = keys.iter().collect();
         // 200 draws of 32 bits: a repeat is astronomically unlikely.
         assert_eq!(distinct.len(), keys.len());
     }

@@ -146,6 +146,13 @@ impl Connection {
         self.sender.state()
     }
 
+    /// Heap bytes held by the connection's buffers (input, reassembly and
+    /// output capacity). Bounded by the limits in [`Config`] plus the size of
+    /// the largest single input and unwritten output.
+    pub fn memory_usage(&self) -> usize {
+        self.reader.memory_usage() + self.sender.memory_usage()
+    }
+
     /// Whether the connection is closed (see [`State::Closed`]).
     pub fn is_closed(&self) -> bool {
         self.sender.is_closed()

@@ -101,17 +101,8 @@ impl Reader {
         self.eof = true;
     }
 
-    /// Unconsumed input, for the handshake parser.
-    pub(super) fn input(&self) -> &[u8] {
-        &self.buf[self.start..self.end]
-    }
-
-    pub(super) fn consume(&mut self, n: usize) {
-        self.start = (self.start + n).min(self.end);
-    }
-
-    pub(super) fn at_eof(&self) -> bool {
-        self.eof
+    pub(super) fn memory_usage(&self) -> usize {
+        self.buf.capacity() + self.assembly.capacity()
     }
 
     /// Drives the frame decoder until one event is ready or more input is needed.

@@ -320,6 +320,10 @@ impl Sender {
         self.failed = true;
     }
 
+    pub(super) fn memory_usage(&self) -> usize {
+        self.out.capacity()
+    }
+
     pub(super) fn is_closed(&self) -> bool {
         self.state() == State::Closed
     }
@@ -328,12 +332,4 @@ impl Sender {
         self.close_received
     }
 
-    pub(super) fn set_open(&mut self) {
-        self.open = true;
-    }
-
-    pub(super) fn raw_output(&mut self) -> &mut Vec<u8> {
-        self.compact();
-        &mut self.out
-    }
 }
