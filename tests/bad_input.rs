@@ -43,7 +43,12 @@ fn check(make: &dyn Fn() -> Connection, valid_first: &[u8], case: &Case) {
         assert_eq!(case.error.close_code().0, case.close_code, "{}", case.name);
         let frames = parse_frames(&take_output(&mut conn, usize::MAX));
         assert_eq!(frames.len(), 1, "{}: one close frame expected", case.name);
-        assert_eq!(close_code_of(&frames[0]), Some(case.close_code), "{}", case.name);
+        assert_eq!(
+            close_code_of(&frames[0]),
+            Some(case.close_code),
+            "{}",
+            case.name
+        );
         // Reported once; afterwards the connection only says it is closed.
         assert_eq!(conn.state(), State::Closed, "{}", case.name);
         conn.receive(&client_frame(0x81, b"late"));
@@ -55,16 +60,61 @@ fn check(make: &dyn Fn() -> Connection, valid_first: &[u8], case: &Case) {
 fn server_cases() -> Vec<Case> {
     use ProtocolError::*;
     let mut cases = vec![
-        case("rsv1_without_extension", client_frame(0xC1, b"hi"), ReservedBits, 1002),
-        case("rsv2_without_extension", client_frame(0xA1, b"hi"), ReservedBits, 1002),
-        case("rsv3_without_extension", client_frame(0x91, b"hi"), ReservedBits, 1002),
+        case(
+            "rsv1_without_extension",
+            client_frame(0xC1, b"hi"),
+            ReservedBits,
+            1002,
+        ),
+        case(
+            "rsv2_without_extension",
+            client_frame(0xA1, b"hi"),
+            ReservedBits,
+            1002,
+        ),
+        case(
+            "rsv3_without_extension",
+            client_frame(0x91, b"hi"),
+            ReservedBits,
+            1002,
+        ),
         case("rsv_on_ping", client_frame(0xC9, b""), ReservedBits, 1002),
-        case("fragmented_ping", client_frame(0x09, b""), FragmentedControl, 1002),
-        case("fragmented_close", client_frame(0x08, b""), FragmentedControl, 1002),
-        case("ping_over_125", client_frame(0x89, &[0; 126]), ControlTooLong, 1002),
-        case("pong_over_125", client_frame(0x8A, &[0; 200]), ControlTooLong, 1002),
-        case("close_over_125", client_frame(0x88, &[3; 126]), ControlTooLong, 1002),
-        case("continuation_without_message", client_frame(0x80, b"x"), UnexpectedContinuation, 1002),
+        case(
+            "fragmented_ping",
+            client_frame(0x09, b""),
+            FragmentedControl,
+            1002,
+        ),
+        case(
+            "fragmented_close",
+            client_frame(0x08, b""),
+            FragmentedControl,
+            1002,
+        ),
+        case(
+            "ping_over_125",
+            client_frame(0x89, &[0; 126]),
+            ControlTooLong,
+            1002,
+        ),
+        case(
+            "pong_over_125",
+            client_frame(0x8A, &[0; 200]),
+            ControlTooLong,
+            1002,
+        ),
+        case(
+            "close_over_125",
+            client_frame(0x88, &[3; 126]),
+            ControlTooLong,
+            1002,
+        ),
+        case(
+            "continuation_without_message",
+            client_frame(0x80, b"x"),
+            UnexpectedContinuation,
+            1002,
+        ),
         case(
             "text_inside_fragmented_message",
             cat(&[client_frame(0x01, b"a"), client_frame(0x81, b"b")]),
@@ -77,16 +127,36 @@ fn server_cases() -> Vec<Case> {
             ExpectedContinuation,
             1002,
         ),
-        case("unmasked_frame_to_server", frame(0x81, b"hi", None), UnmaskedFrame, 1002),
+        case(
+            "unmasked_frame_to_server",
+            frame(0x81, b"hi", None),
+            UnmaskedFrame,
+            1002,
+        ),
         case(
             "length_msb_set",
             vec![0x82, 0xFF, 0x80, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4],
             LengthMsbSet,
             1002,
         ),
-        case("invalid_utf8_text", client_frame(0x81, &[b'a', 0xFF]), InvalidUtf8, 1007),
-        case("surrogate_in_text", client_frame(0x81, &[0xED, 0xA0, 0x80]), InvalidUtf8, 1007),
-        case("truncated_utf8_at_message_end", client_frame(0x81, &[0xE2, 0x82]), InvalidUtf8, 1007),
+        case(
+            "invalid_utf8_text",
+            client_frame(0x81, &[b'a', 0xFF]),
+            InvalidUtf8,
+            1007,
+        ),
+        case(
+            "surrogate_in_text",
+            client_frame(0x81, &[0xED, 0xA0, 0x80]),
+            InvalidUtf8,
+            1007,
+        ),
+        case(
+            "truncated_utf8_at_message_end",
+            client_frame(0x81, &[0xE2, 0x82]),
+            InvalidUtf8,
+            1007,
+        ),
         case(
             "invalid_utf8_across_fragments",
             cat(&[
@@ -97,7 +167,12 @@ fn server_cases() -> Vec<Case> {
             InvalidUtf8,
             1007,
         ),
-        case("close_with_one_byte", client_frame(0x88, &[0x03]), CloseTooShort, 1002),
+        case(
+            "close_with_one_byte",
+            client_frame(0x88, &[0x03]),
+            CloseTooShort,
+            1002,
+        ),
         case(
             "close_reason_not_utf8",
             client_frame(0x88, &[0x03, 0xE8, 0xFF, 0xFE]),
@@ -106,12 +181,24 @@ fn server_cases() -> Vec<Case> {
         ),
     ];
     for op in (3..=7).chain(0xB..=0xF) {
-        cases.push(case("reserved_opcode", client_frame(0x80 | op, b""), ReservedOpcode(op), 1002));
+        cases.push(case(
+            "reserved_opcode",
+            client_frame(0x80 | op, b""),
+            ReservedOpcode(op),
+            1002,
+        ));
     }
-    for code in [0u16, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535] {
+    for code in [
+        0u16, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535,
+    ] {
         let mut payload = code.to_be_bytes().to_vec();
         payload.extend_from_slice(b"bye");
-        cases.push(case("close_code_not_allowed", client_frame(0x88, &payload), InvalidCloseCode(code), 1002));
+        cases.push(case(
+            "close_code_not_allowed",
+            client_frame(0x88, &payload),
+            InvalidCloseCode(code),
+            1002,
+        ));
     }
     cases
 }
@@ -130,9 +217,24 @@ fn client_rejects_masked_frames() {
     let make = || Connection::open_client(Config::default(), counter_masks());
     let ok = frame(0x81, b"ok", None);
     let cases = [
-        case("masked_frame_to_client", client_frame(0x81, b"hi"), ProtocolError::MaskedFrame, 1002),
-        case("reserved_opcode_to_client", frame(0x83, b"", None), ProtocolError::ReservedOpcode(3), 1002),
-        case("invalid_utf8_to_client", frame(0x81, &[0xC0, 0x80], None), ProtocolError::InvalidUtf8, 1007),
+        case(
+            "masked_frame_to_client",
+            client_frame(0x81, b"hi"),
+            ProtocolError::MaskedFrame,
+            1002,
+        ),
+        case(
+            "reserved_opcode_to_client",
+            frame(0x83, b"", None),
+            ProtocolError::ReservedOpcode(3),
+            1002,
+        ),
+        case(
+            "invalid_utf8_to_client",
+            frame(0x81, &[0xC0, 0x80], None),
+            ProtocolError::InvalidUtf8,
+            1007,
+        ),
     ];
     for case in &cases {
         // The client's close frame is masked; check via parse_frames (unmasks).
@@ -157,10 +259,18 @@ fn limits_fail_with_1009() {
     let ok = client_frame(0x81, b"ok");
     let cases = [
         // Judged from the header alone: only the header is sent here.
-        case("frame_over_limit", client_frame(0x82, &[0; 101])[..8].to_vec(), FrameTooLarge, 1009),
+        case(
+            "frame_over_limit",
+            client_frame(0x82, &[0; 101])[..8].to_vec(),
+            FrameTooLarge,
+            1009,
+        ),
         case(
             "message_over_limit_across_fragments",
-            cat(&[client_frame(0x02, &[0; 100]), client_frame(0x80, &[0; 51])[..8].to_vec()]),
+            cat(&[
+                client_frame(0x02, &[0; 100]),
+                client_frame(0x80, &[0; 51])[..8].to_vec(),
+            ]),
             MessageTooLarge,
             1009,
         ),
@@ -225,7 +335,10 @@ fn eof_without_close_is_1006_after_complete_messages() {
     bytes.extend_from_slice(&client_frame(0x81, b"partial")[..5]);
     conn.receive(&bytes);
     conn.receive_eof();
-    assert_eq!(conn.next_event().unwrap().map(|e| Owned::from_event(&e)), Some(Owned::Text("first".into())));
+    assert_eq!(
+        conn.next_event().unwrap().map(|e| Owned::from_event(&e)),
+        Some(Owned::Text("first".into()))
+    );
     let error = conn.next_event().unwrap_err();
     assert_eq!(error, ProtocolError::AbnormalClosure);
     assert_eq!(error.close_code().0, 1006);
@@ -245,7 +358,10 @@ fn every_proper_prefix_of_a_valid_stream_needs_more() {
         let mut conn = Connection::open_server(Config::default());
         conn.receive(&stream[..cut]);
         let mut events = Vec::new();
-        assert!(!drain(&mut conn, &mut events), "prefix {cut} gave an error: {events:?}");
+        assert!(
+            !drain(&mut conn, &mut events),
+            "prefix {cut} gave an error: {events:?}"
+        );
         assert_eq!(conn.state(), State::Open);
     }
 }

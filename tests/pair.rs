@@ -6,7 +6,6 @@ mod common;
 use common::*;
 use wsmachine::{CloseCode, Config, Connection, Event, MessageKind, State, UsageError};
 
-
 /// Sends from `a` to `b` and returns what `b` saw.
 fn pass(a: &mut Connection, b: &mut Connection, chunking: Chunking) -> Vec<Owned> {
     let bytes = take_output(a, 5);
@@ -32,7 +31,10 @@ fn messages_of_every_size_arrive_intact() {
             assert_eq!(pass(a, b, chunking), vec![Owned::Binary(data)], "{size}");
         }
         a.send_text("héllo wörld €𝄞").unwrap();
-        assert_eq!(pass(a, b, chunking), vec![Owned::Text("héllo wörld €𝄞".into())]);
+        assert_eq!(
+            pass(a, b, chunking),
+            vec![Owned::Text("héllo wörld €𝄞".into())]
+        );
     });
 }
 
@@ -41,11 +43,14 @@ fn fragmented_messages_with_interleaved_control_frames() {
     for_each_direction(|a, b, chunking| {
         let text = "€uro and 𝄞 clef".as_bytes();
         // Split inside multi-byte characters on purpose.
-        a.send_fragment(MessageKind::Text, &text[..1], false).unwrap();
+        a.send_fragment(MessageKind::Text, &text[..1], false)
+            .unwrap();
         a.send_ping(b"mid").unwrap();
-        a.send_fragment(MessageKind::Text, &text[1..12], false).unwrap();
+        a.send_fragment(MessageKind::Text, &text[1..12], false)
+            .unwrap();
         a.send_pong(b"unsolicited").unwrap();
-        a.send_fragment(MessageKind::Text, &text[12..], true).unwrap();
+        a.send_fragment(MessageKind::Text, &text[12..], true)
+            .unwrap();
         a.send_fragment(MessageKind::Binary, b"ab", false).unwrap();
         a.send_fragment(MessageKind::Binary, b"", false).unwrap();
         a.send_fragment(MessageKind::Binary, b"cd", true).unwrap();
@@ -68,13 +73,23 @@ fn fragmented_messages_with_interleaved_control_frames() {
 fn fragment_usage_errors() {
     let mut pair = Pair::new(Chunking::Whole);
     let c = &mut pair.client;
-    assert_eq!(c.send_fragment(MessageKind::Text, &[0xFF], false), Err(UsageError::InvalidUtf8));
+    assert_eq!(
+        c.send_fragment(MessageKind::Text, &[0xFF], false),
+        Err(UsageError::InvalidUtf8)
+    );
     c.send_fragment(MessageKind::Text, &[0xE2], false).unwrap();
     assert_eq!(c.send_text("x"), Err(UsageError::MessageInProgress));
-    assert_eq!(c.send_fragment(MessageKind::Binary, b"x", true), Err(UsageError::NoMessageInProgress));
+    assert_eq!(
+        c.send_fragment(MessageKind::Binary, b"x", true),
+        Err(UsageError::NoMessageInProgress)
+    );
     // Ending the text inside a character is refused.
-    assert_eq!(c.send_fragment(MessageKind::Text, &[0x82], true), Err(UsageError::InvalidUtf8));
-    c.send_fragment(MessageKind::Text, &[0x82, 0xAC], true).unwrap();
+    assert_eq!(
+        c.send_fragment(MessageKind::Text, &[0x82], true),
+        Err(UsageError::InvalidUtf8)
+    );
+    c.send_fragment(MessageKind::Text, &[0x82, 0xAC], true)
+        .unwrap();
     assert_eq!(pair.deliver_to_server(), vec![Owned::Text("€".into())]);
 }
 
@@ -82,8 +97,14 @@ fn fragment_usage_errors() {
 fn auto_pong_answers_and_can_be_turned_off() {
     for_each_direction(|a, b, chunking| {
         a.send_ping(b"are you there").unwrap();
-        assert_eq!(pass(a, b, chunking), vec![Owned::Ping(b"are you there".to_vec())]);
-        assert_eq!(pass(b, a, chunking), vec![Owned::Pong(b"are you there".to_vec())]);
+        assert_eq!(
+            pass(a, b, chunking),
+            vec![Owned::Ping(b"are you there".to_vec())]
+        );
+        assert_eq!(
+            pass(b, a, chunking),
+            vec![Owned::Pong(b"are you there".to_vec())]
+        );
     });
     let config = Config::default().with_auto_pong(false);
     let mut pair = Pair::with_config(config, Chunking::Whole);
@@ -126,12 +147,21 @@ fn close_handshake_initiated_by_either_side() {
         let seen_by_b = pass(a, b, chunking);
         assert_eq!(
             seen_by_b,
-            vec![Owned::Text("before close".into()), Owned::Close(1000, "done".into())]
+            vec![
+                Owned::Text("before close".into()),
+                Owned::Close(1000, "done".into())
+            ]
         );
         assert_eq!(b.state(), State::Closed);
         assert_eq!(b.send_text("x"), Err(UsageError::Closed));
         let seen_by_a = pass(b, a, chunking);
-        assert_eq!(seen_by_a, vec![Owned::Text("crossing".into()), Owned::Close(1000, String::new())]);
+        assert_eq!(
+            seen_by_a,
+            vec![
+                Owned::Text("crossing".into()),
+                Owned::Close(1000, String::new())
+            ]
+        );
         assert_eq!(a.state(), State::Closed);
         assert!(a.pending_output().is_empty(), "no reply to the reply");
     });
@@ -149,14 +179,34 @@ fn empty_close_is_answered_with_empty_close() {
 fn close_usage_errors() {
     let mut pair = Pair::new(Chunking::Whole);
     for code in [1005u16, 1006, 1015, 999, 2000, 5000] {
-        assert_eq!(pair.client.close(CloseCode(code), ""), Err(UsageError::InvalidCloseCode(code)));
+        assert_eq!(
+            pair.client.close(CloseCode(code), ""),
+            Err(UsageError::InvalidCloseCode(code))
+        );
     }
-    assert_eq!(pair.client.close(CloseCode::NORMAL, &"x".repeat(124)), Err(UsageError::CloseReasonTooLong));
-    assert_eq!(pair.client.send_ping(&[0; 126]), Err(UsageError::ControlTooLong));
-    assert_eq!(pair.client.send_pong(&[0; 126]), Err(UsageError::ControlTooLong));
-    pair.client.close(CloseCode(4000), &"x".repeat(123)).unwrap();
-    assert_eq!(pair.client.close(CloseCode::NORMAL, ""), Err(UsageError::Closed));
-    assert_eq!(pair.deliver_to_server(), vec![Owned::Close(4000, "x".repeat(123))]);
+    assert_eq!(
+        pair.client.close(CloseCode::NORMAL, &"x".repeat(124)),
+        Err(UsageError::CloseReasonTooLong)
+    );
+    assert_eq!(
+        pair.client.send_ping(&[0; 126]),
+        Err(UsageError::ControlTooLong)
+    );
+    assert_eq!(
+        pair.client.send_pong(&[0; 126]),
+        Err(UsageError::ControlTooLong)
+    );
+    pair.client
+        .close(CloseCode(4000), &"x".repeat(123))
+        .unwrap();
+    assert_eq!(
+        pair.client.close(CloseCode::NORMAL, ""),
+        Err(UsageError::Closed)
+    );
+    assert_eq!(
+        pair.deliver_to_server(),
+        vec![Owned::Close(4000, "x".repeat(123))]
+    );
 }
 
 #[test]
@@ -180,7 +230,10 @@ fn client_masks_every_frame_with_a_fresh_key() {
     let (first, second) = out.split_at(out.len() / 2);
     assert_ne!(first, second, "same payload, different keys");
     assert!(first[1] & 0x80 != 0 && second[1] & 0x80 != 0);
-    assert_eq!(parse_frames(&out), vec![(0x81, b"hello".to_vec()), (0x81, b"hello".to_vec())]);
+    assert_eq!(
+        parse_frames(&out),
+        vec![(0x81, b"hello".to_vec()), (0x81, b"hello".to_vec())]
+    );
     // The server never masks.
     let mut server = Connection::open_server(Config::default());
     server.send_text("hi").unwrap();
@@ -199,12 +252,19 @@ fn echo_loop_with_the_sender_half() {
             sender.send(message).unwrap();
         }
     }
-    assert_eq!(pair.deliver_to_client(), vec![Owned::Text("one".into()), Owned::Binary(vec![1, 2, 3])]);
+    assert_eq!(
+        pair.deliver_to_client(),
+        vec![Owned::Text("one".into()), Owned::Binary(vec![1, 2, 3])]
+    );
 }
 
 #[test]
 fn read_buf_and_filled_equal_receive() {
-    let bytes = [client_frame(0x81, b"direct"), client_frame(0x82, &[9; 5000])].concat();
+    let bytes = [
+        client_frame(0x81, b"direct"),
+        client_frame(0x82, &[9; 5000]),
+    ]
+    .concat();
     let mut conn = Connection::open_server(Config::default());
     let mut events = Vec::new();
     for piece in bytes.chunks(1000) {
@@ -213,7 +273,10 @@ fn read_buf_and_filled_equal_receive() {
         conn.filled(piece.len());
         drain(&mut conn, &mut events);
     }
-    assert_eq!(events, vec![Owned::Text("direct".into()), Owned::Binary(vec![9; 5000])]);
+    assert_eq!(
+        events,
+        vec![Owned::Text("direct".into()), Owned::Binary(vec![9; 5000])]
+    );
 }
 
 #[test]

@@ -331,5 +331,4 @@ impl Sender {
     pub(super) fn close_received(&self) -> bool {
         self.close_received
     }
-
 }
