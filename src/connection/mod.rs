@@ -1,27 +1,4 @@
 //! The connection state machine: one [`Connection`] type for both roles.
-//!
-//! ```text
-//!                 send close                   peer's close arrives
-//!   +------+  ------------------->  +---------+  ------------------>  +--------+
-//!   | Open |                        | Closing |                       | Closed |
-//!   +------+  ----------------------------------------------------->  +--------+
-//!       |      peer's close arrives (our reply is queued at once)         ^
-//!       +-----------------------------------------------------------------+
-//!               protocol error (our close frame is queued) or EOF
-//! ```
-//!
-//! The methods fall into four groups (the order quinn-proto documents):
-//!
-//! - **input**: [`receive`](Connection::receive) (or
-//!   [`read_buf`](Connection::read_buf) + [`filled`](Connection::filled)) and
-//!   [`receive_eof`](Connection::receive_eof);
-//! - **events**: [`next_event`](Connection::next_event), called until it
-//!   returns `None` after each input;
-//! - **commands**: [`send_text`](Connection::send_text),
-//!   [`send_binary`](Connection::send_binary), [`send_ping`](Connection::send_ping),
-//!   [`close`](Connection::close), ...;
-//! - **output**: [`pending_output`](Connection::pending_output), then
-//!   [`advance_output`](Connection::advance_output) with what was written.
 
 mod reader;
 mod sender;
@@ -77,10 +54,31 @@ pub enum Event<'a> {
     Close(CloseFrame<'a>),
 }
 
-/// A WebSocket connection: bytes in, events and bytes out.
+/// A WebSocket connection: bytes in, events and bytes out. One type for both
+/// roles; see the [crate docs](crate) for a driving loop.
 ///
-/// See the [module docs](self) for the state diagram and the method groups,
-/// and the [crate docs](crate) for a driving loop.
+/// ```text
+///                 send close                   peer's close arrives
+///   +------+  ------------------->  +---------+  ------------------>  +--------+
+///   | Open |                        | Closing |                       | Closed |
+///   +------+  ----------------------------------------------------->  +--------+
+///       |      peer's close arrives (our reply is queued at once)         ^
+///       +-----------------------------------------------------------------+
+///               protocol error (our close frame is queued) or EOF
+/// ```
+///
+/// The methods fall into four groups (the order quinn-proto documents):
+///
+/// - **input**: [`receive`](Connection::receive) (or
+///   [`read_buf`](Connection::read_buf) + [`filled`](Connection::filled)) and
+///   [`receive_eof`](Connection::receive_eof);
+/// - **events**: [`next_event`](Connection::next_event), called until it
+///   returns `None` after each input;
+/// - **commands**: [`send_text`](Connection::send_text),
+///   [`send_binary`](Connection::send_binary), [`send_ping`](Connection::send_ping),
+///   [`close`](Connection::close), ...;
+/// - **output**: [`pending_output`](Connection::pending_output), then
+///   [`advance_output`](Connection::advance_output) with what was written.
 pub struct Connection {
     role: Role,
     config: Config,
