@@ -168,7 +168,20 @@ fn write_status_line(out: &mut Vec<u8>, status: u16) {
 /// else the name of the class (`Client Error` for an unknown 4xx).
 #[must_use]
 pub const fn reason_phrase(status: u16) -> &'static str {
+    if let Some(phrase) = known_phrase(status) {
+        return phrase;
+    }
     match status {
+        100..=199 => "Informational",
+        200..=299 => "Success",
+        300..=399 => "Redirection",
+        400..=499 => "Client Error",
+        _ => "Server Error",
+    }
+}
+
+const fn known_phrase(status: u16) -> Option<&'static str> {
+    Some(match status {
         101 => "Switching Protocols",
         200 => "OK",
         204 => "No Content",
@@ -193,12 +206,8 @@ pub const fn reason_phrase(status: u16) -> &'static str {
         502 => "Bad Gateway",
         503 => "Service Unavailable",
         505 => "HTTP Version Not Supported",
-        100..=199 => "Informational",
-        200..=299 => "Success",
-        300..=399 => "Redirection",
-        400..=499 => "Client Error",
-        _ => "Server Error",
-    }
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
