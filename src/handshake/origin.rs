@@ -92,10 +92,10 @@ fn split_host_port(s: &str) -> Option<(&str, Option<&str>)> {
     if host.is_empty() {
         return None;
     }
-    if let Some(p) = port {
-        if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
+    if let Some(p) = port
+        && (p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return None;
     }
     Some((host, port))
 }
