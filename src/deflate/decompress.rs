@@ -38,6 +38,8 @@ pub struct Decompressor {
     release_idle_memory: bool,
     /// A block with BFINAL set ended the DEFLATE stream inside this message.
     stream_ended: bool,
+    /// Some payload bytes of the current message were fed.
+    fed: bool,
     failed: bool,
 }
 
@@ -61,6 +63,7 @@ impl Decompressor {
             no_context_takeover: direction.no_context_takeover,
             release_idle_memory: config.release_idle_memory(),
             stream_ended: false,
+            fed: false,
             failed: false,
         }
     }
@@ -98,6 +101,7 @@ impl Decompressor {
         if self.failed {
             return Err(DeflateError::Corrupt);
         }
+        self.fed |= !input.is_empty();
         let result = self.inflate_into(input, out, max_total);
         self.failed = result.is_err();
         result
@@ -107,12 +111,22 @@ impl Decompressor {
     /// (RFC 7692 §7.2.2: "Append 4 octets of 0x00 0x00 0xff 0xff to the tail
     /// end of the payload of the message"), then starts the next message
     /// afresh if the peer has no context takeover or ended its DEFLATE stream.
+    ///
+    /// A message whose payload was empty (no compressor produces that: an
+    /// empty message compresses to `00`) is taken as an empty message and
+    /// leaves the stream as it was, instead of leaving the inflater inside a
+    /// stored block.
     pub fn finish_message(
         &mut self,
         out: &mut Vec<u8>,
         max_total: usize,
     ) -> Result<(), DeflateError> {
-        self.decompress(&TAIL, out, max_total)?;
+        if self.fed {
+            self.decompress(&TAIL, out, max_total)?;
+            self.fed = false;
+        } else if self.failed {
+            return Err(DeflateError::Corrupt);
+        }
         // A sender may end a message with a BFINAL block (RFC 7692 §7.2.3.4):
         // its DEFLATE stream is over, so the next message starts a new one.
         if self.no_context_takeover || self.stream_ended {
