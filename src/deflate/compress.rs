@@ -60,7 +60,7 @@ impl core::fmt::Debug for Compressor {
 
 impl Compressor {
     /// A compressor for one direction, with level, threshold and memory policy
-    /// from `config`. The state (about 248 KiB) is allocated on first use.
+    /// from `config`. The state (about 312 KiB) is allocated on first use.
     pub fn new(direction: Direction, config: &DeflateConfig) -> Self {
         let bits = direction.max_window_bits.clamp(8, MAX_WINDOW_BITS);
         Self {

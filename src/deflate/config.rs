@@ -188,7 +188,7 @@ impl DeflateConfig {
     /// The memory / ratio knob (default off).
     ///
     /// With miniz_oxide the state has a fixed size whatever the window
-    /// (about 248 KiB to compress, 42 KiB to decompress; see the
+    /// (about 312 KiB to compress, 42 KiB to decompress; see the
     /// [module docs](super)), so smaller windows trade ratio for nothing. What
     /// does save memory is holding no state between messages: when this is on,
     /// a compressor or decompressor whose direction has no context takeover

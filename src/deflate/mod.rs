@@ -56,18 +56,30 @@
 //!
 //! # Memory
 //!
-//! Measured with a counting global allocator (miniz_oxide 0.9.1, x86_64):
+//! Measured with a counting global allocator (miniz_oxide 0.9.1, x86_64,
+//! heap bytes held once the state exists):
 //!
 //! | state | heap bytes |
 //! | --- | --- |
-//! | [`Compressor`], any window 8..=15, any level | 253,614 (about 248 KiB) |
+//! | [`Compressor`], any window 8..=15, any level 1..=9 | 319,326 (about 312 KiB) |
 //! | [`Decompressor`], any window | 43,296 (about 42 KiB) |
 //!
-//! The backend's state has the same size whatever the window, so the
-//! smallest settings cost the same as the defaults. Both are allocated on first
-//! use, so a connection that never sends or receives a compressed message
-//! holds neither. With [`DeflateConfig::with_release_idle_memory`] a direction
-//! without context takeover frees its state after every message.
+//! The backend's state has the same size whatever the window and level, so
+//! the smallest settings cost the same as the defaults. Both are allocated on
+//! first use, so a connection that never sends or receives a compressed
+//! message holds neither. With [`DeflateConfig::with_release_idle_memory`] a
+//! direction without context takeover frees its state after every message.
+//! Creating a compressor also puts a 64 KiB value on the stack for a moment
+//! (miniz_oxide builds it there before it is boxed).
+//!
+//! # Speed of small windows
+//!
+//! Segmenting costs: compressing 1 MiB of Rust source (release build, one
+//! core) ran at about 171 MB/s with window 15, 29 MB/s with window 12,
+//! 11 MB/s with window 9 and 8 MB/s with window 8, each segment paying a
+//! hash reset and a new Huffman block. Small windows are rare (browsers never
+//! ask for them; Autobahn 13.3, 13.5 and 13.7 do) and only slow the direction
+//! that was asked for them.
 //!
 //! # Errors and close codes
 //!
