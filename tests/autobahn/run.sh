@@ -67,18 +67,33 @@ start_bg() { # DIR LOGFILE CMD... ; sets BG_PID
     BG_PID=$!
     BG_PIDS+=("$BG_PID")
 }
-stop_bg() { # PID
+stop_bg() { # PID (leader of its own process group)
     local pid="$1" i
-    kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    # Signal the whole group, even if its leader is already gone.
+    kill -0 -- "-$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+    kill -TERM -- "-$pid" 2>/dev/null || true
     for ((i = 0; i < 50; i++)); do   # up to 5 s for a graceful exit
-        kill -0 "$pid" 2>/dev/null || break
+        kill -0 -- "-$pid" 2>/dev/null || break
         sleep 0.1
     done
     kill -KILL -- "-$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
 }
+# Run a bounded step to completion while echoing its output to LOGFILE.
+# It runs as a background job + `wait` so that a TERM/INT to this script is
+# handled at once (the EXIT trap then kills the step's process group).
+run_step() { # DIR LOGFILE TIMEOUT CMD... ; sets STEP_RC
+    local dir="$1" logfile="$2" limit="$3"; shift 3
+    (cd "$dir" && exec setsid timeout -k 10 "$limit" "$@") </dev/null > >(tee "$logfile") 2>&1 &
+    local pid=$!
+    BG_PIDS+=("$pid")
+    STEP_RC=0
+    wait "$pid" || STEP_RC=$?
+}
 cleanup() {
+    # A second TERM/INT (e.g. from an outer `timeout` signalling both us and
+    # our group) must not cut the cleanup short.
+    trap '' TERM INT
     local pid
     for pid in "${BG_PIDS[@]+"${BG_PIDS[@]}"}"; do stop_bg "$pid"; done
 }
@@ -196,11 +211,8 @@ run_server() {
         return 0
     fi
     log "server mode: wstest -m fuzzingclient (timeout ${SUITE_TIMEOUT}s), log: reports/server/wstest.log"
-    set +e
-    (cd "$HERE" && timeout -k 10 "$SUITE_TIMEOUT" "$WSTEST" -m fuzzingclient -s "$out/spec.json") \
-        </dev/null 2>&1 | tee "$out/wstest.log"
-    rc="${PIPESTATUS[0]}"
-    set -e
+    run_step "$HERE" "$out/wstest.log" "$SUITE_TIMEOUT" "$WSTEST" -m fuzzingclient -s "$out/spec.json"
+    rc="$STEP_RC"
     t1="$(now)"
     kill -0 "$testee_pid" 2>/dev/null || alive=0
     stop_bg "$testee_pid"
@@ -234,11 +246,9 @@ run_client() {
         return 0
     fi
     log "client mode: testee: $CLIENT_CMD ws://127.0.0.1:$port (timeout ${SUITE_TIMEOUT}s)"
-    set +e
-    (cd "$ROOT" && timeout -k 10 "$SUITE_TIMEOUT" bash -c "exec $CLIENT_CMD \"\$1\"" testee "ws://127.0.0.1:$port") \
-        </dev/null 2>&1 | tee "$out/testee.log"
-    rc="${PIPESTATUS[0]}"
-    set -e
+    run_step "$ROOT" "$out/testee.log" "$SUITE_TIMEOUT" \
+        bash -c "exec $CLIENT_CMD \"\$1\"" testee "ws://127.0.0.1:$port"
+    rc="$STEP_RC"
     # The suite writes index.json while handling /updateReports, before it
     # closes that connection; allow a short grace period for a client that
     # does not wait for the close.
