@@ -12,11 +12,14 @@
 # OK (7.1.6, 7.13.1, 7.13.2 are INFORMATIONAL by the suite's own definition).
 #
 # Environment (all optional):
-#   AUTOBAHN_SERVER_CMD   server testee command; "127.0.0.1:PORT" is appended
-#                         as its last argument. Parsed by bash, so quoting
-#                         works. Default: <target>/release/examples/echo_server
-#   AUTOBAHN_CLIENT_CMD   client testee command; "ws://127.0.0.1:PORT" is
-#                         appended. Default: <target>/release/examples/autobahn_client
+#   AUTOBAHN_SERVER_CMD   server testee command; "127.0.0.1:PORT" replaces
+#                         {addr} in it, or is appended as the last argument if
+#                         there is no {addr}. Parsed by bash (quoting works),
+#                         run from the repo root.
+#                         Default: <target>/release/examples/echo_server
+#   AUTOBAHN_CLIENT_CMD   client testee command; "ws://127.0.0.1:PORT" replaces
+#                         {url}, or is appended. Default:
+#                         <target>/release/examples/autobahn_client
 #   AUTOBAHN_AGENT        agent name expected in the reports (default wsmachine;
 #                         the client testee must send the same ?agent=)
 #   AUTOBAHN_CASES        comma-separated case patterns overriding "cases" in
@@ -166,6 +169,15 @@ with open(sys.argv[1], "w") as f:
 EOF
 }
 
+# testee_cmdline CMD VALUE PLACEHOLDER: substitute or append VALUE.
+testee_cmdline() {
+    if [[ "$1" == *"$3"* ]]; then
+        printf '%s' "${1//"$3"/$2}"
+    else
+        printf '%s %q' "$1" "$2"
+    fi
+}
+
 now() { date +%s.%N; }
 elapsed() { "$PY3" -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
 
@@ -199,9 +211,11 @@ run_server() {
     port="$(free_port)"
     render_spec "$HERE/fuzzingclient.json" "$port" "$out/spec.json"
     "$VPY" "$HERE/list_cases.py" "$out/spec.json" >"$out/expected-cases.json"
-    log "server mode: testee: $SERVER_CMD 127.0.0.1:$port"
+    local cmdline
+    cmdline="$(testee_cmdline "$SERVER_CMD" "127.0.0.1:$port" "{addr}")"
+    log "server mode: testee: $cmdline"
     t0="$(now)"
-    start_bg "$ROOT" "$out/testee.log" bash -c "exec $SERVER_CMD \"\$1\"" testee "127.0.0.1:$port"
+    start_bg "$ROOT" "$out/testee.log" bash -c "exec $cmdline"
     local testee_pid="$BG_PID"
     if ! wait_port "$port" "$testee_pid" "server testee"; then
         tail -n 20 "$out/testee.log" >&2 || true
@@ -222,7 +236,7 @@ run_server() {
     elif ((alive == 0)); then problem="the server testee exited during the run (see reports/server/testee.log)"
     fi
     write_info "$out/run-info.json" mode=server "wall_seconds=$(elapsed "$t0" "$t1")" \
-        "suite_rc=$rc" "testee_alive_at_end=$alive" "testee_cmd=$SERVER_CMD 127.0.0.1:$port" \
+        "suite_rc=$rc" "testee_alive_at_end=$alive" "testee_cmd=$cmdline" \
         ${problem:+"problem=$problem"}
 }
 
@@ -245,9 +259,10 @@ run_client() {
         stop_bg "$suite_pid"
         return 0
     fi
-    log "client mode: testee: $CLIENT_CMD ws://127.0.0.1:$port (timeout ${SUITE_TIMEOUT}s)"
-    run_step "$ROOT" "$out/testee.log" "$SUITE_TIMEOUT" \
-        bash -c "exec $CLIENT_CMD \"\$1\"" testee "ws://127.0.0.1:$port"
+    local cmdline
+    cmdline="$(testee_cmdline "$CLIENT_CMD" "ws://127.0.0.1:$port" "{url}")"
+    log "client mode: testee: $cmdline (timeout ${SUITE_TIMEOUT}s)"
+    run_step "$ROOT" "$out/testee.log" "$SUITE_TIMEOUT" bash -c "exec $cmdline"
     rc="$STEP_RC"
     # The suite writes index.json while handling /updateReports, before it
     # closes that connection; allow a short grace period for a client that
@@ -268,7 +283,7 @@ run_client() {
     elif [[ ! -f "$out/index.json" ]]; then problem="no reports/client/index.json: the client testee never completed /updateReports?agent=$AGENT"
     fi
     write_info "$out/run-info.json" mode=client "wall_seconds=$(elapsed "$t0" "$t1")" \
-        "testee_rc=$rc" "suite_alive_at_end=$alive" "testee_cmd=$CLIENT_CMD ws://127.0.0.1:$port" \
+        "testee_rc=$rc" "suite_alive_at_end=$alive" "testee_cmd=$cmdline" \
         ${problem:+"problem=$problem"}
 }
 
