@@ -47,7 +47,7 @@ START_TIMEOUT="${AUTOBAHN_START_TIMEOUT:-30}"
 log() { printf '[autobahn] %s\n' "$*" >&2; }
 die() { printf '[autobahn] ERROR: %s\n' "$*" >&2; exit 1; }
 
-usage() { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 
 MODE="${1:-all}"
 case "$MODE" in
