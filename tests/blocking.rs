@@ -69,11 +69,14 @@ fn accept_all(_: &wsmachine::HandshakeRequest) -> Decision {
 
 #[test]
 fn text_binary_large_and_a_subprotocol() {
-    let (url, server) = server(|req| {
-        assert_eq!(req.path(), "/test");
-        assert!(req.protocols().iter().any(|p| p == "chat"));
-        Decision::accept_protocol("chat")
-    }, echo);
+    let (url, server) = server(
+        |req| {
+            assert_eq!(req.path(), "/test");
+            assert!(req.protocols().iter().any(|p| p == "chat"));
+            Decision::accept_protocol("chat")
+        },
+        echo,
+    );
     let request = ClientRequest::from_url(&url).unwrap().protocol("chat");
     let mut ws = client_request(&url, &request).unwrap();
     assert_eq!(ws.protocol(), Some("chat"));
@@ -99,23 +102,27 @@ fn text_binary_large_and_a_subprotocol() {
 #[test]
 fn fragments_with_a_ping_between_them() {
     let (url, server) = server(accept_all, |mut ws| {
+        let ping = ws.read()?;
         let message = ws.read()?;
         // Answer in fragments too.
         ws.send_fragment(MessageKind::Binary, b"ab", false)?;
         ws.send_ping(b"between")?;
         ws.send_fragment(MessageKind::Binary, b"cd", true)?;
         let pong = ws.read()?;
-        Ok::<_, Error>((message, pong))
+        Ok::<_, Error>((ping, message, pong))
     });
     let mut ws = client(&url);
     let text = "€ and 𝄞".as_bytes();
-    ws.send_fragment(MessageKind::Text, &text[..1], false).unwrap();
+    ws.send_fragment(MessageKind::Text, &text[..1], false)
+        .unwrap();
     ws.send_ping(b"mid").unwrap();
-    ws.send_fragment(MessageKind::Text, &text[1..], true).unwrap();
+    ws.send_fragment(MessageKind::Text, &text[1..], true)
+        .unwrap();
     assert_eq!(ws.read().unwrap(), OwnedMessage::Pong(b"mid".to_vec()));
     assert_eq!(ws.read().unwrap(), OwnedMessage::Ping(b"between".to_vec()));
     assert_eq!(ws.read().unwrap(), OwnedMessage::Binary(b"abcd".to_vec()));
-    let (message, pong) = server.join().unwrap().unwrap().unwrap();
+    let (ping, message, pong) = server.join().unwrap().unwrap().unwrap();
+    assert_eq!(ping, OwnedMessage::Ping(b"mid".to_vec()));
     assert_eq!(message, OwnedMessage::Text("€ and 𝄞".into()));
     // The client's automatic pong went out before its read blocked.
     assert_eq!(pong, OwnedMessage::Pong(b"between".to_vec()));
@@ -137,7 +144,10 @@ fn server_closes_with_a_code_and_the_client_sees_it() {
     assert!(matches!(ws.read(), Err(Error::Closed)));
     assert!(matches!(ws.send_text("late"), Err(Error::Usage(_))));
     let (reply, closed, is_closed) = server.join().unwrap().unwrap().unwrap();
-    assert_eq!(reply, OwnedMessage::Close(Some((CloseCode(4001), String::new()))));
+    assert_eq!(
+        reply,
+        OwnedMessage::Close(Some((CloseCode(4001), String::new())))
+    );
     assert!(closed && is_closed);
     // The server dropped its stream: the client's socket sees end of stream.
     let mut stream = ws.into_inner();
@@ -187,7 +197,7 @@ struct Choppy {
 impl Choppy {
     fn interrupt(&mut self) -> bool {
         self.calls += 1;
-        self.calls % 4 == 0
+        self.calls.is_multiple_of(4)
     }
 }
 
@@ -224,17 +234,26 @@ fn partial_writes_and_interrupted_calls() {
     let server = thread::spawn(move || {
         let (stream, _) = listener.accept()?;
         stream.set_read_timeout(Some(TIMEOUT))?;
-        echo(WebSocket::accept(Choppy { inner: stream, calls: 0 })?)
+        echo(WebSocket::accept(Choppy {
+            inner: stream,
+            calls: 0,
+        })?)
     });
     let stream = TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(TIMEOUT)).unwrap();
-    let choppy = Choppy { inner: stream, calls: 1 };
+    let choppy = Choppy {
+        inner: stream,
+        calls: 1,
+    };
     let mut ws = WebSocket::connect_url(choppy, &format!("ws://{addr}/")).unwrap();
     let data: Vec<u8> = (0..20_000u32).map(|i| (i * 13) as u8).collect();
     ws.send_text("chopped into tiny pieces").unwrap();
     ws.send_binary(&data).unwrap();
     ws.send_ping(b"p").unwrap();
-    assert_eq!(ws.read().unwrap(), OwnedMessage::Text("chopped into tiny pieces".into()));
+    assert_eq!(
+        ws.read().unwrap(),
+        OwnedMessage::Text("chopped into tiny pieces".into())
+    );
     assert_eq!(ws.read().unwrap(), OwnedMessage::Binary(data));
     assert_eq!(ws.read().unwrap(), OwnedMessage::Pong(b"p".to_vec()));
     ws.close(CloseCode::NORMAL, "").unwrap();
@@ -258,7 +277,10 @@ fn a_read_timeout_leaves_the_connection_usable() {
     assert!(error.is_timeout(), "{error:?}");
     go_tx.send(()).unwrap();
     ws.get_mut().set_read_timeout(Some(TIMEOUT)).unwrap();
-    assert_eq!(ws.read().unwrap(), OwnedMessage::Text("after the timeout".into()));
+    assert_eq!(
+        ws.read().unwrap(),
+        OwnedMessage::Text("after the timeout".into())
+    );
     ws.close(CloseCode::NORMAL, "").unwrap();
     assert!(matches!(ws.read().unwrap(), OwnedMessage::Close(_)));
     server.join().unwrap().unwrap().unwrap();
@@ -274,7 +296,10 @@ fn a_rejected_handshake_is_an_error_with_its_status() {
         |_| (),
     );
     let error = client_request(&url, &ClientRequest::from_url(&url).unwrap()).unwrap_err();
-    assert!(matches!(error, Error::Rejected { status: 403 }), "{error:?}");
+    match error {
+        Error::Rejected { status, body } => assert_eq!((status, &body[..]), (403, &b"not you"[..])),
+        other => panic!("{other:?}"),
+    }
     let server_error = server.join().unwrap().unwrap_err();
-    assert!(matches!(server_error, Error::Rejected { status: 403 }));
+    assert!(matches!(server_error, Error::Rejected { status: 403, .. }));
 }

@@ -4,7 +4,9 @@
 use core::fmt;
 use std::io;
 
-use crate::handshake::{HandshakeError, UrlError};
+use alloc::vec::Vec;
+
+use crate::handshake::UrlError;
 use crate::{ProtocolError, UsageError};
 
 /// Everything that can go wrong on a [`WebSocket`](super::WebSocket).
@@ -36,6 +38,8 @@ pub enum Error {
     Rejected {
         /// The HTTP status code, such as 403 or 404.
         status: u16,
+        /// The response body (on a client, up to the handshake size limit).
+        body: Vec<u8>,
     },
     /// The URL given to [`connect`](super::connect) or
     /// [`WebSocket::connect_url`](super::WebSocket::connect_url) is not a
@@ -74,7 +78,9 @@ impl fmt::Display for Error {
             Self::Protocol(e) => write!(f, "protocol error: {e}"),
             Self::Usage(e) => write!(f, "usage error: {e}"),
             Self::Closed => f.write_str("the WebSocket connection is closed"),
-            Self::Rejected { status } => write!(f, "handshake rejected with HTTP status {status}"),
+            Self::Rejected { status, .. } => {
+                write!(f, "handshake rejected with HTTP status {status}")
+            }
             Self::Url(e) => write!(f, "bad WebSocket URL: {e}"),
             Self::TlsRequired => f.write_str(
                 "wss:// needs TLS, which this adapter does not open: connect a TLS stream \
@@ -115,14 +121,7 @@ impl From<UrlError> for Error {
 }
 
 impl From<ProtocolError> for Error {
-    /// A non-`101` answer to a client's request becomes
-    /// [`Error::Rejected`]; everything else [`Error::Protocol`].
     fn from(e: ProtocolError) -> Self {
-        match e {
-            ProtocolError::Handshake(HandshakeError::UnexpectedStatus { status }) => {
-                Self::Rejected { status }
-            }
-            e => Self::Protocol(e),
-        }
+        Self::Protocol(e)
     }
 }

@@ -181,7 +181,7 @@ impl<S: Read + Write> WebSocket<S> {
                     .collect();
                 self.conn.reject(status, &headers, &body)?;
                 self.flush()?;
-                Err(Error::Rejected { status })
+                Err(Error::Rejected { status, body })
             }
         }
     }
@@ -203,7 +203,7 @@ impl<S: Read + Write> WebSocket<S> {
     ///
     /// As [`connect`](Self::connect).
     pub fn connect_with(stream: S, request: &ClientRequest, config: Config) -> Result<Self, Error> {
-        let conn = Connection::client(request, config, OsRandom::new());
+        let conn = Connection::client(request, config, OsRandom::new())?;
         Self::from_connection(stream, conn).client_handshake()
     }
 
@@ -228,6 +228,13 @@ impl<S: Read + Write> WebSocket<S> {
                     return Ok(self);
                 }
                 Ok(_) => {}
+                Err(ProtocolError::Handshake(HandshakeError::UnexpectedStatus { status })) => {
+                    let body = self.conn.handshake_response().map(|r| r.body().to_vec());
+                    return Err(Error::Rejected {
+                        status,
+                        body: body.unwrap_or_default(),
+                    });
+                }
                 Err(error) => return Err(error.into()),
             }
             self.handshake_fill(&mut eof)?;

@@ -53,8 +53,9 @@ pub enum OwnedMessage {
     Text(String),
     /// A binary message.
     Binary(Vec<u8>),
-    /// A ping; its pong is written before the next read blocks (with
-    /// [`Config::auto_pong`](crate::Config::auto_pong) on, the default).
+    /// A ping; with [`Config::auto_pong`](crate::Config::auto_pong) on (the
+    /// default) its pong was already written (or, if the stream would not
+    /// take it, is written by the next call that writes or reads).
     Ping(Vec<u8>),
     /// A pong.
     Pong(Vec<u8>),
@@ -158,12 +159,14 @@ impl<S: Read + Write> WebSocket<S> {
         loop {
             match self.conn.next_event_with_sender() {
                 Ok(Some((event, sender))) => {
-                    let close = matches!(event, Event::Close(_));
+                    let owes_reply = matches!(event, Event::Ping(_) | Event::Close(_));
                     let result = f(event, sender);
-                    if close {
-                        // The close reply goes out now, so that a caller
-                        // that stops reading still completes the handshake.
-                        self.flush()?;
+                    if owes_reply {
+                        // The pong or close reply goes out now, so that a
+                        // caller that stops reading still answers. Best
+                        // effort: the event is delivered either way, and a
+                        // lasting write error shows up on the next call.
+                        let _ = self.flush();
                     }
                     return Ok(result);
                 }
