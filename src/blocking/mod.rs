@@ -339,6 +339,14 @@ impl<S> WebSocket<S> {
         self.stream
     }
 
+    /// The stream and the connection, to drive the connection by hand (for
+    /// instance from a reader and a writer thread sharing it behind a lock,
+    /// as `examples/chat_server.rs` does). Input read but not yet turned
+    /// into events, and unwritten output, stay in the connection.
+    pub fn into_parts(self) -> (S, Connection) {
+        (self.stream, self.conn)
+    }
+
     /// The subprotocol the handshake settled on, if any.
     pub fn protocol(&self) -> Option<&str> {
         self.protocol.as_deref()
