@@ -303,3 +303,81 @@ fn a_rejected_handshake_is_an_error_with_its_status() {
     let server_error = server.join().unwrap().unwrap_err();
     assert!(matches!(server_error, Error::Rejected { status: 403, .. }));
 }
+
+/// Kills the child process when the test ends, pass or fail.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `target/<profile>/examples/echo_server`, next to this test's own
+/// `target/<profile>/deps/` directory (cargo builds examples for `cargo test`).
+fn example_binary(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
+    let path = profile_dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    if !path.exists() {
+        let mut build = std::process::Command::new(env!("CARGO"));
+        build.args(["build", "--example", name]);
+        if profile_dir.ends_with("release") {
+            build.arg("--release");
+        }
+        let status = build
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .unwrap();
+        assert!(status.success(), "building the {name} example failed");
+    }
+    path
+}
+
+#[test]
+fn the_echo_server_example_serves_its_page_and_echoes() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+
+    let child = Command::new(example_binary("echo_server"))
+        .arg("127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut child = Child(child);
+    let mut first = String::new();
+    io::BufReader::new(child.0.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let addr = first
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+        .to_owned();
+
+    let mut http = TcpStream::connect(&addr).unwrap();
+    http.set_read_timeout(Some(TIMEOUT)).unwrap();
+    write!(http, "GET / HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut page = String::new();
+    http.read_to_string(&mut page).unwrap();
+    assert!(page.starts_with("HTTP/1.1 200 "), "{page}");
+    assert!(page.contains("text/html") && page.contains("new WebSocket("));
+
+    let stream = TcpStream::connect(&addr).unwrap();
+    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let mut ws = WebSocket::connect_url(stream, &format!("ws://{addr}/echo")).unwrap();
+    ws.send_text("through the example").unwrap();
+    assert_eq!(
+        ws.read().unwrap(),
+        OwnedMessage::Text("through the example".into())
+    );
+    ws.send_binary(&[1, 2, 3]).unwrap();
+    assert_eq!(ws.read().unwrap(), OwnedMessage::Binary(vec![1, 2, 3]));
+    ws.close(CloseCode::NORMAL, "").unwrap();
+    assert!(matches!(ws.read().unwrap(), OwnedMessage::Close(_)));
+    assert!(matches!(ws.read(), Err(Error::Closed)));
+}
