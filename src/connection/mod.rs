@@ -1,15 +1,22 @@
 //! The connection state machine: one [`Connection`] type for both roles.
 
+mod opening;
 mod reader;
 mod sender;
 
 use alloc::boxed::Box;
 
+pub use opening::{Accept, HandshakeResponse};
+use opening::{Opening, failed};
 use reader::{RawEvent, Reader};
 pub use sender::Sender;
 
 use crate::config::Config;
 use crate::error::{ProtocolError, UsageError};
+use crate::handshake::{
+    ClientRequest, HandshakeError, HandshakeRequest, RequestParser, ResponseParser, generate_key,
+    write_accept_response, write_error_response, write_reject_response,
+};
 use crate::mask_source::MaskSource;
 use crate::message::{CloseCode, CloseFrame, Message, MessageKind};
 
@@ -43,6 +50,12 @@ pub enum State {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event<'a> {
+    /// Server: a client's opening handshake request, valid by RFC 6455 and
+    /// the origin policy. Answer it with [`Connection::accept`] or
+    /// [`Connection::reject`]; until then no further events come.
+    Handshake(&'a HandshakeRequest),
+    /// Client: the server accepted the handshake (101); the connection is open.
+    Connected(&'a HandshakeResponse),
     /// A complete text or binary message.
     Message(Message<'a>),
     /// A ping; with [`Config::auto_pong`] on, its pong is already queued.
@@ -84,6 +97,9 @@ pub struct Connection {
     config: Config,
     reader: Reader,
     sender: Sender,
+    opening: Opening,
+    /// The 101 arrived and [`Event::Connected`] has not been reported yet.
+    announce_connected: bool,
 }
 
 impl core::fmt::Debug for Connection {
@@ -97,6 +113,54 @@ impl core::fmt::Debug for Connection {
 }
 
 impl Connection {
+    /// A server that starts by reading the client's HTTP/1.1 opening
+    /// handshake; [`next_event`](Self::next_event) hands it out as
+    /// [`Event::Handshake`] once it is complete and valid.
+    ///
+    /// ```
+    /// use wsmachine::{Accept, Config, Connection, Event, State};
+    /// let mut server = Connection::server(Config::default());
+    /// server.receive(b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    ///     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    ///     Sec-WebSocket-Version: 13\r\n\r\n");
+    /// let Some(Event::Handshake(request)) = server.next_event()? else { panic!() };
+    /// assert_eq!(request.path(), "/chat");
+    /// server.accept(Accept::new())?;
+    /// assert_eq!(server.state(), State::Open);
+    /// assert!(server.pending_output().starts_with(b"HTTP/1.1 101 Switching Protocols\r\n"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn server(config: Config) -> Self {
+        let mut conn = Self::new(Role::Server, config, None, false);
+        conn.opening = Opening::AwaitRequest(RequestParser::new());
+        conn
+    }
+
+    /// A client whose opening handshake `request` (with a fresh random
+    /// `Sec-WebSocket-Key` from `masks`) is already in the output.
+    /// [`next_event`](Self::next_event) reports [`Event::Connected`] once the
+    /// server's 101 arrives and checks out.
+    ///
+    /// Fails with [`UsageError::InvalidHeader`] if the request carries a
+    /// header that cannot be sent.
+    pub fn client(
+        request: &ClientRequest,
+        config: Config,
+        masks: impl MaskSource + 'static,
+    ) -> Result<Self, UsageError> {
+        let mut conn = Self::new(Role::Client, config, Some(Box::new(masks)), false);
+        let key = generate_key(conn.sender.random_key_bytes());
+        request
+            .write_request(&key, conn.sender.raw_output())
+            .map_err(|_| UsageError::InvalidHeader)?;
+        conn.opening = Opening::AwaitResponse {
+            parser: ResponseParser::new(),
+            request: request.clone(),
+            key,
+        };
+        Ok(conn)
+    }
+
     /// A server-side connection that is already open: the opening handshake
     /// happened elsewhere (an existing HTTP server, or HTTP/2 extended
     /// CONNECT, RFC 8441).
@@ -126,6 +190,8 @@ impl Connection {
             config,
             reader: Reader::default(),
             sender: Sender::new(role, masks, open),
+            opening: Opening::Done,
+            announce_connected: false,
         }
     }
 
@@ -220,8 +286,28 @@ impl Connection {
     pub fn next_event_with_sender(
         &mut self,
     ) -> Result<Option<(Event<'_>, &mut Sender)>, ProtocolError> {
-        if self.sender.is_closed() || self.sender.state() == crate::State::Connecting {
+        if self.sender.is_closed() {
             return Ok(None);
+        }
+        if !matches!(self.opening, Opening::Done) {
+            match self.advance_opening() {
+                Ok(true) => {}
+                Ok(false) => return Ok(None),
+                Err(error) => {
+                    self.sender.fail(&error);
+                    return Err(error);
+                }
+            }
+            match &self.opening {
+                Opening::AwaitDecision(request) => {
+                    return Ok(Some((Event::Handshake(request), &mut self.sender)));
+                }
+                Opening::Answered(response) if self.announce_connected => {
+                    self.announce_connected = false;
+                    return Ok(Some((Event::Connected(response), &mut self.sender)));
+                }
+                _ => {}
+            }
         }
         let raw = match self
             .reader
@@ -252,6 +338,152 @@ impl Connection {
                 sender.fail(&error);
                 Err(error)
             }
+        }
+    }
+
+    /// Runs the opening handshake on the input so far. `Ok(true)` when an
+    /// event is ready (the request for the application, or the 101), or the
+    /// handshake is over and frames may follow.
+    fn advance_opening(&mut self) -> Result<bool, ProtocolError> {
+        let limits = self.config.handshake_limits();
+        loop {
+            match &mut self.opening {
+                Opening::Done | Opening::Answered(_) => return Ok(true),
+                // Already handed out: no more events until accept or reject.
+                Opening::AwaitDecision(_) => return Ok(false),
+                Opening::AwaitRequest(parser) => {
+                    let parsed = match parser.parse(self.reader.input(), limits) {
+                        Ok(Some(parsed)) => parsed,
+                        Ok(None) => return self.handshake_needs_more(),
+                        Err(e) => return Err(self.refuse(e)),
+                    };
+                    let (request, used) = parsed;
+                    self.reader.consume(used);
+                    match request.validate(self.config.origin_policy()) {
+                        Ok(request) => {
+                            self.opening = Opening::AwaitDecision(request);
+                            return Ok(true);
+                        }
+                        Err(e) => return Err(self.refuse(e)),
+                    }
+                }
+                Opening::AwaitResponse {
+                    parser,
+                    request,
+                    key,
+                } => {
+                    let (response, used) = match parser.parse(self.reader.input(), limits) {
+                        Ok(Some(parsed)) => parsed,
+                        Ok(None) => return self.handshake_needs_more(),
+                        Err(e) => return Err(failed(e)),
+                    };
+                    self.reader.consume(used);
+                    if response.status() != 101 {
+                        let body_len = response.body_len(limits);
+                        self.opening = Opening::CollectBody { response, body_len };
+                        continue;
+                    }
+                    let negotiated = response.validate(request, key).map_err(failed)?;
+                    self.opening = Opening::Answered(HandshakeResponse::new(response, negotiated));
+                    self.sender.set_open();
+                    self.announce_connected = true;
+                    return Ok(true);
+                }
+                Opening::CollectBody { body_len, .. } => {
+                    let input_len = self.reader.input().len();
+                    if input_len < *body_len && !self.reader.at_eof() {
+                        return Ok(false);
+                    }
+                    let take = input_len.min(*body_len);
+                    let mut status = 0;
+                    if let Opening::CollectBody { mut response, .. } =
+                        core::mem::replace(&mut self.opening, Opening::Done)
+                    {
+                        response.set_body(&self.reader.input()[..take]);
+                        status = response.status();
+                        self.opening = Opening::Answered(HandshakeResponse::new(
+                            response,
+                            crate::handshake::Negotiated::default(),
+                        ));
+                    }
+                    self.reader.consume(take);
+                    return Err(failed(HandshakeError::UnexpectedStatus { status }));
+                }
+            }
+        }
+    }
+
+    fn handshake_needs_more(&self) -> Result<bool, ProtocolError> {
+        if self.reader.at_eof() {
+            Err(ProtocolError::AbnormalClosure)
+        } else {
+            Ok(false)
+        }
+    }
+
+    /// Server: answers an invalid request with its HTTP error response.
+    fn refuse(&mut self, error: HandshakeError) -> ProtocolError {
+        write_error_response(self.sender.raw_output(), &error);
+        self.opening = Opening::Done;
+        failed(error)
+    }
+
+    /// Server: accepts the handshake request handed out by
+    /// [`Event::Handshake`]: the 101 response goes to the output and the
+    /// connection is open. Frames the client sent right after its request
+    /// are processed by the next [`next_event`](Self::next_event).
+    pub fn accept(&mut self, accept: Accept<'_>) -> Result<(), UsageError> {
+        let Opening::AwaitDecision(request) = &self.opening else {
+            return Err(UsageError::NoHandshakePending);
+        };
+        if let Some(protocol) = accept.protocol
+            && !request.protocols().iter().any(|p| p == protocol)
+        {
+            return Err(UsageError::ProtocolNotOffered);
+        }
+        let accept_key = request.accept_key();
+        write_accept_response(
+            self.sender.raw_output(),
+            &accept_key,
+            accept.protocol,
+            None,
+            &accept.headers,
+        )
+        .map_err(|_| UsageError::InvalidHeader)?;
+        self.opening = Opening::Done;
+        self.sender.set_open();
+        Ok(())
+    }
+
+    /// Server: refuses the handshake request handed out by
+    /// [`Event::Handshake`] with an HTTP `status` (400-599), extra headers and
+    /// a body. The connection is closed once the output is written.
+    pub fn reject(
+        &mut self,
+        status: u16,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<(), UsageError> {
+        if !matches!(self.opening, Opening::AwaitDecision(_)) {
+            return Err(UsageError::NoHandshakePending);
+        }
+        if !(400..=599).contains(&status) {
+            return Err(UsageError::InvalidHeader);
+        }
+        write_reject_response(self.sender.raw_output(), status, headers, body)
+            .map_err(|_| UsageError::InvalidHeader)?;
+        self.opening = Opening::Done;
+        self.sender.set_failed();
+        Ok(())
+    }
+
+    /// Client: the server's handshake response once it has arrived: the 101
+    /// (subprotocol, extensions, headers), or a refusal with its status,
+    /// headers and body.
+    pub fn handshake_response(&self) -> Option<&HandshakeResponse> {
+        match &self.opening {
+            Opening::Answered(response) => Some(response),
+            _ => None,
         }
     }
 

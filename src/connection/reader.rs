@@ -97,6 +97,20 @@ impl Reader {
         self.end = (self.end + n).min(self.buf.len());
     }
 
+    /// Unconsumed input, for the handshake parsers.
+    pub(super) fn input(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    /// Drops the first `n` bytes of unconsumed input (a parsed handshake).
+    pub(super) fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.end);
+    }
+
+    pub(super) fn at_eof(&self) -> bool {
+        self.eof
+    }
+
     pub(super) fn receive_eof(&mut self) {
         self.eof = true;
     }

@@ -314,7 +314,11 @@ impl Sender {
     /// (RFC 6455 section 7.1.7, _Fail the WebSocket Connection_), unless one
     /// was sent already or the peer is gone.
     pub(super) fn fail(&mut self, error: &ProtocolError) {
-        if !self.close_sent && *error != ProtocolError::AbnormalClosure {
+        let peer_gone_or_not_websocket = matches!(
+            error,
+            ProtocolError::AbnormalClosure | ProtocolError::Handshake(_)
+        );
+        if !self.close_sent && !peer_gone_or_not_websocket {
             self.write_close(Some(error.close_code()), b"");
         }
         self.failed = true;
@@ -322,6 +326,32 @@ impl Sender {
 
     pub(super) fn memory_usage(&self) -> usize {
         self.out.capacity()
+    }
+
+    pub(super) fn set_open(&mut self) {
+        self.open = true;
+    }
+
+    /// Ends the connection without a close frame (a refused handshake).
+    pub(super) fn set_failed(&mut self) {
+        self.failed = true;
+    }
+
+    /// The output buffer itself, for the handshake's HTTP messages.
+    pub(super) fn raw_output(&mut self) -> &mut Vec<u8> {
+        self.compact();
+        &mut self.out
+    }
+
+    /// Sixteen random bytes for a `Sec-WebSocket-Key`, from the mask source.
+    pub(super) fn random_key_bytes(&mut self) -> [u8; 16] {
+        let mut bytes = [0u8; 16];
+        if let Some(source) = self.masks.as_mut() {
+            for chunk in bytes.chunks_exact_mut(4) {
+                chunk.copy_from_slice(&source.next_mask());
+            }
+        }
+        bytes
     }
 
     pub(super) fn is_closed(&self) -> bool {
