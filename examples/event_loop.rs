@@ -111,18 +111,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     };
                     let token = Token(next_token);
                     next_token += 1;
-                    stream.set_nodelay(true)?;
+                    let _ = stream.set_nodelay(true);
                     let interest = Interest::READABLE | Interest::WRITABLE;
-                    poll.registry().register(&mut stream, token, interest)?;
-                    let phase = Phase::Peek(Vec::new());
-                    let (readable, writable, eof, queued) = (false, false, false, false);
+                    if let Err(e) = poll.registry().register(&mut stream, token, interest) {
+                        eprintln!("register: {e}");
+                        continue;
+                    }
                     let client = Client {
                         stream,
-                        phase,
-                        readable,
-                        writable,
-                        eof,
-                        queued,
+                        phase: Phase::Peek(Vec::new()),
+                        readable: false,
+                        writable: false,
+                        eof: false,
+                        queued: false,
                     };
                     clients.insert(token, client);
                 }

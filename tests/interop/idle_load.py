@@ -6,7 +6,9 @@ Opens --idle connections that then sit idle, runs 1 MiB echoes on one more
 connection meanwhile (it must not wait behind the idle ones), then checks that
 every idle connection still answers a ping and a small echo. With --pid,
 reports the server's resident memory before and after the idle connections
-open (Linux /proc), so that per-connection memory is visible.
+open (Linux /proc), so that per-connection memory is visible, and checks
+backpressure: a client that sends 64 MiB without reading the echoes must
+stall, with the server's memory bounded, and then get every echo intact.
 """
 
 import argparse
@@ -56,6 +58,10 @@ async def main():
                 raise SystemExit("FAIL: busy echo corrupted")
         busy_time = time.monotonic() - started
 
+    backpressure = ""
+    if args.pid:
+        backpressure = await slow_reader(args.url, args.pid)
+
     async def still_alive(ws, i):
         await asyncio.wait_for(await ws.ping(), 20)
         await ws.send(f"idle {i}")
@@ -70,7 +76,45 @@ async def main():
         memory = f"; server RSS {before} KiB -> {after} KiB with them open ({per:.1f} KiB each)"
     print(f"[idle load] ok: {args.idle} idle connections opened in {opened:.1f}s, "
           f"10 x 1 MiB echoes meanwhile in {busy_time:.2f}s, all idle ones then "
-          f"answered ping + echo{memory}")
+          f"answered ping + echo{memory}{backpressure}")
+
+
+async def slow_reader(url, pid):
+    """Sends 64 x 1 MiB without reading: the server must stop reading once its
+    output for this peer backs up, so the sends stall with memory bounded."""
+    count, size = 64, 1 << 20
+    before = rss_kib(pid)
+    async with connect(url, compression=None, max_size=None, ping_interval=None) as ws:
+        sent = 0
+
+        async def sender():
+            nonlocal sent
+            for i in range(count):
+                await ws.send(bytes([i]) * size)
+                sent += 1
+
+        task = asyncio.create_task(sender())
+        # Wait (bounded) until the sends stop making progress.
+        last, still = -1, 0
+        for _ in range(200):
+            await asyncio.sleep(0.05)
+            if task.done():
+                raise SystemExit(f"FAIL: all {count} MiB were taken without the echoes being read")
+            still = still + 1 if sent == last else 0
+            last = sent
+            if still >= 10:
+                break
+        stalled_rss = rss_kib(pid)
+        grown = (stalled_rss - before) // 1024
+        if grown > 32:
+            raise SystemExit(f"FAIL: server memory grew by {grown} MiB under a non-reading peer")
+        for i in range(count):
+            echo = await asyncio.wait_for(ws.recv(), 20)
+            if echo != bytes([i]) * size:
+                raise SystemExit(f"FAIL: echo {i} of the slow reader is wrong")
+        await task
+    return (f"; a non-reading peer stalled after {last} of {count} MiB with server RSS "
+            f"+{grown} MiB, then got all {count} echoes")
 
 
 if __name__ == "__main__":

@@ -14,8 +14,12 @@ import asyncio
 import os
 import sys
 
+import urllib.error
+import urllib.request
+
 import websockets
 from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
 SIZES = [0, 1, 125, 126, 65535, 65536, 1 << 20]
 NON_ASCII = "héllo wörld — €uro 𝄞 🦀 中文 ✓"
@@ -75,12 +79,38 @@ async def exchange(url, compression, label):
           f"fragmented, ping/pong, close 1000/{ws.protocol.close_rcvd.code})")
 
 
+def http_status(url):
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.headers.get("Content-Type", "")
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers.get("Content-Type", "")
+
+
+async def http_checks(url, label):
+    """Plain HTTP beside the WebSocket: the page, a refused plain GET, a
+    refused foreign Origin (the default policy compares Origin with Host)."""
+    host, path = url.split("/", 3)[2:]
+    status, kind = http_status(f"http://{host}/")
+    check(status == 200 and kind.startswith("text/html"), f"GET / gave {status} {kind!r}")
+    status, _ = http_status(f"http://{host}/{path}")
+    check(400 <= status < 500, f"plain GET of the WebSocket path gave {status}, not 4xx")
+    try:
+        async with connect(url, origin="http://elsewhere.example", open_timeout=10):
+            raise Failure("a foreign Origin was accepted")
+    except InvalidStatus as e:
+        check(e.response.status_code == 403, f"foreign Origin got {e.response.status_code}")
+    print(f"[{label}] ok: GET / is an HTML page, plain GET /{path} is "
+          f"refused with {status}, a foreign Origin with 403")
+
+
 async def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("url")
     parser.add_argument("--label", default="websockets")
     args = parser.parse_args()
     print(f"python websockets {websockets.__version__} on Python {sys.version.split()[0]}")
+    await http_checks(args.url, args.label)
     for compression in (None, "deflate"):
         await exchange(args.url, compression, f"{args.label}, compression={compression}")
 
