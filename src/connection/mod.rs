@@ -100,6 +100,8 @@ pub struct Connection {
     opening: Opening,
     /// The 101 arrived and [`Event::Connected`] has not been reported yet.
     announce_connected: bool,
+    #[cfg(feature = "deflate")]
+    deflate_params: Option<crate::deflate::PmdParams>,
 }
 
 impl core::fmt::Debug for Connection {
@@ -148,6 +150,23 @@ impl Connection {
         config: Config,
         masks: impl MaskSource + 'static,
     ) -> Result<Self, UsageError> {
+        #[cfg(feature = "deflate")]
+        let offered;
+        #[cfg(feature = "deflate")]
+        let request = {
+            let already = request
+                .extensions()
+                .iter()
+                .any(|e| e.is(crate::deflate::EXTENSION_NAME));
+            offered = match crate::deflate::client_offer(config.deflate()) {
+                Some(offer) if !already => request
+                    .clone()
+                    .extensions_header(&offer)
+                    .map_err(|_| UsageError::InvalidHeader)?,
+                _ => request.clone(),
+            };
+            &offered
+        };
         let mut conn = Self::new(Role::Client, config, Some(Box::new(masks)), false);
         let key = generate_key(conn.sender.random_key_bytes());
         request
@@ -192,6 +211,8 @@ impl Connection {
             sender: Sender::new(role, masks, open),
             opening: Opening::Done,
             announce_connected: false,
+            #[cfg(feature = "deflate")]
+            deflate_params: None,
         }
     }
 
@@ -384,9 +405,21 @@ impl Connection {
                         continue;
                     }
                     let negotiated = response.validate(request, key).map_err(failed)?;
+                    #[cfg(feature = "deflate")]
+                    let deflate = crate::deflate::client_accept(
+                        self.config.deflate(),
+                        &negotiated.extensions,
+                    );
                     self.opening = Opening::Answered(HandshakeResponse::new(response, negotiated));
                     self.sender.set_open();
                     self.announce_connected = true;
+                    #[cfg(feature = "deflate")]
+                    match deflate {
+                        Ok(Some(params)) => self.install_deflate(params),
+                        Ok(None) => {}
+                        // RFC 7692 section 7.1: "the client MUST _Fail the WebSocket Connection_".
+                        Err(_) => return Err(ProtocolError::BadExtensionResponse),
+                    }
                     return Ok(true);
                 }
                 Opening::CollectBody { body_len, .. } => {
@@ -442,17 +475,51 @@ impl Connection {
             return Err(UsageError::ProtocolNotOffered);
         }
         let accept_key = request.accept_key();
+        #[cfg(feature = "deflate")]
+        let deflate = if accept.compression {
+            crate::deflate::negotiate(self.config.deflate(), request.extensions())
+        } else {
+            None
+        };
+        #[cfg(feature = "deflate")]
+        let extensions = deflate.as_ref().map(|(_, header)| header.as_str());
+        #[cfg(not(feature = "deflate"))]
+        let extensions = None;
         write_accept_response(
             self.sender.raw_output(),
             &accept_key,
             accept.protocol,
-            None,
+            extensions,
             &accept.headers,
         )
         .map_err(|_| UsageError::InvalidHeader)?;
         self.opening = Opening::Done;
         self.sender.set_open();
+        #[cfg(feature = "deflate")]
+        if let Some((params, _)) = deflate {
+            self.install_deflate(params);
+        }
         Ok(())
+    }
+
+    /// Turns on permessage-deflate with the negotiated `params`.
+    #[cfg(feature = "deflate")]
+    fn install_deflate(&mut self, params: crate::deflate::PmdParams) {
+        let side = match self.role {
+            Role::Client => crate::deflate::Side::Client,
+            Role::Server => crate::deflate::Side::Server,
+        };
+        let config = self.config.deflate();
+        self.sender.set_deflater(params.compressor(side, config));
+        self.reader.inflater = Some(params.decompressor(side, config));
+        self.reader.allowed_rsv = 0b100;
+        self.deflate_params = Some(params);
+    }
+
+    /// The negotiated permessage-deflate parameters, if compression is on.
+    #[cfg(feature = "deflate")]
+    pub fn deflate_params(&self) -> Option<&crate::deflate::PmdParams> {
+        self.deflate_params.as_ref()
     }
 
     /// Server: refuses the handshake request handed out by

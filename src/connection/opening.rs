@@ -88,16 +88,37 @@ impl HandshakeResponse {
 /// let accept = Accept::new().protocol("chat").header("Set-Cookie", "session=1");
 /// # let _ = accept;
 /// ```
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Accept<'a> {
     pub(super) protocol: Option<&'a str>,
     pub(super) headers: Vec<(&'a str, &'a str)>,
+    #[cfg_attr(not(feature = "deflate"), allow(dead_code))]
+    pub(super) compression: bool,
+}
+
+impl Default for Accept<'_> {
+    fn default() -> Self {
+        Self {
+            protocol: None,
+            headers: Vec::new(),
+            compression: true,
+        }
+    }
 }
 
 impl<'a> Accept<'a> {
-    /// Accept with no subprotocol and no extra headers.
+    /// Accept with no subprotocol and no extra headers (and, with the
+    /// `deflate` feature, permessage-deflate if the client offers it and the
+    /// configuration allows it).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Declines compression for this connection even if it was offered and
+    /// configured (for instance for a stream of already-compressed data).
+    pub fn without_compression(mut self) -> Self {
+        self.compression = false;
+        self
     }
 
     /// Selects `protocol`, which must be one the client offered.
