@@ -41,7 +41,9 @@ ws.onmessage = (e) => log("echo: " + e.data);
 ws.onclose = (e) => log("closed: " + e.code);
 document.getElementById("f").onsubmit = (e) => {
   e.preventDefault();
-  ws.send(document.getElementById("msg").value);
+  const text = document.getElementById("msg").value;
+  ws.send(text);
+  log("sent: " + text);
 };
 </script>
 "#;

@@ -105,17 +105,23 @@ try {
     check(results.close.code === 1000 && results.close.wasClean, `clean close 1000 from ${url}, got ${JSON.stringify(results.close)}`);
     console.log(`[chromium echo ${url}] ok: ${results.checks.map(([n]) => n).join(", ")}; ` +
       `extensions=${JSON.stringify(results.extensions)}; close ${results.close.code} clean`);
-    // The page's own UI, if it has a text input: type a message and send it.
+    // The page's own UI, if it has a text input: connect (if it has an Open
+    // or Connect button), type a message, send it, and wait (bounded) for it
+    // to show. The checks above are the test; this is for the screenshot.
     const input = await page.$("input[type=text], input:not([type]), textarea");
     const marker = "typed in chromium 🦀";
     if (input) {
-      await input.fill(marker);
-      await input.press("Enter");
-      try {
-        await page.waitForFunction((t) => document.body.innerText.includes(t), marker, { timeout: 5000 });
-      } catch {
-        console.log(`  note: the page did not show "${marker}" after Enter`);
+      const open = page.getByRole("button", { name: /^(open|connect)$/i });
+      if (await open.count() === 1) await open.click();
+      let shown = false;
+      for (let attempt = 0; attempt < 5 && !shown; attempt++) {
+        await input.fill(marker);
+        await input.press("Enter");
+        // Twice: the page's own log of what it sent, and the echo.
+        shown = await page.waitForFunction((t) => document.body.innerText.split(t).length > 2, marker, { timeout: 1000 })
+          .then(() => true, () => false);
       }
+      if (!shown) console.log(`  note: the page did not show "${marker}" after sending it`);
     }
     const shot = `${args.out}/echo-page-${index}.png`;
     await page.screenshot({ path: shot });

@@ -110,8 +110,8 @@ if [[ " ${examples[*]} " == *" echo_server "* ]]; then
     closes_logged echo_server
 fi
 
-step "Python websockets -> nginx -> ${echo_port:+echo_server}${echo_port:-event_loop}"
-backend=${echo_port:-$evl_port}
+backend=${echo_port:-$evl_port} backend_name=${echo_port:+echo_server}
+step "Python websockets -> nginx -> ${backend_name:-event_loop}"
 mkdir -p "$tmp/nginx"
 nginx_up=""
 for _ in 1 2 3; do # a free port can be taken between probing and binding: retry
