@@ -107,7 +107,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         Ok((stream, _)) => stream,
                         Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                         Err(e) => {
-                            eprintln!("accept: {e}"); // e.g. out of file descriptors
+                            // e.g. out of file descriptors: the backlog waits for the next
+                            // connection to raise a new edge.
+                            eprintln!("accept: {e}");
                             break;
                         }
                     };
@@ -194,7 +196,7 @@ fn drive(c: &mut Client, scratch: &mut [u8], config: &Config) -> io::Result<Step
 fn input(phase: &mut Phase, data: &[u8], config: &Config) {
     if let Phase::Peek(head) = phase {
         head.extend_from_slice(data);
-        let mut headers = [httparse::EMPTY_HEADER; 32];
+        let mut headers = [httparse::EMPTY_HEADER; 64];
         let mut req = httparse::Request::new(&mut headers);
         match req.parse(head) {
             Ok(httparse::Status::Partial) if !data.is_empty() && head.len() < MAX_PEEK => return,
