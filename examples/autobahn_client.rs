@@ -19,6 +19,14 @@ use wsmachine::blocking::{self, Error, OwnedMessage, WebSocket};
 const AGENT: &str = "wsmachine";
 const USAGE: &str = "usage: autobahn_client [ws://HOST:PORT]   (default ws://127.0.0.1:9001)";
 
+/// Said on the startup line: built with `--features deflate`, the default
+/// `Config` negotiates permessage-deflate.
+const COMPRESSION: &str = if cfg!(feature = "deflate") {
+    " (permessage-deflate on)"
+} else {
+    ""
+};
+
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let base = args.next().unwrap_or_else(|| "ws://127.0.0.1:9001".into());
@@ -34,7 +42,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    eprintln!("running {count} cases");
+    eprintln!("running {count} cases{COMPRESSION}");
     for case in 1..=count {
         let url = format!("{base}/runCase?case={case}&agent={AGENT}");
         match run_case(&url) {

@@ -35,6 +35,14 @@ enum Hub {
     Say(u64, String),
 }
 
+/// Said on the startup line: built with `--features deflate`, the default
+/// `Config` negotiates permessage-deflate.
+const COMPRESSION: &str = if cfg!(feature = "deflate") {
+    " (permessage-deflate on)"
+} else {
+    ""
+};
+
 fn main() {
     let (addr, policy) = parse_args().unwrap_or_else(|message| {
         eprintln!("chat_server: {message}\n{USAGE}");
@@ -47,7 +55,7 @@ fn main() {
     let local = listener
         .local_addr()
         .expect("a bound listener has an address");
-    println!("listening on http://{local}");
+    println!("listening on http://{local}{COMPRESSION}");
     io::stdout().flush().ok();
     let (hub_tx, hub_rx) = mpsc::channel();
     thread::spawn(move || hub(hub_rx));

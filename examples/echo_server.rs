@@ -25,6 +25,14 @@ use wsmachine::{Config, Event, OriginPolicy};
 const PAGE: &str = include_str!("echo_page.html");
 const USAGE: &str = "usage: echo_server [ADDR] [--any-origin]   (ADDR defaults to 127.0.0.1:8080)";
 
+/// Said on the startup line: built with `--features deflate`, the default
+/// `Config` negotiates permessage-deflate.
+const COMPRESSION: &str = if cfg!(feature = "deflate") {
+    " (permessage-deflate on)"
+} else {
+    ""
+};
+
 fn main() {
     let (addr, any_origin) = parse_args().unwrap_or_else(|message| {
         eprintln!("echo_server: {message}\n{USAGE}");
@@ -37,7 +45,7 @@ fn main() {
     let local = listener
         .local_addr()
         .expect("a bound listener has an address");
-    println!("listening on http://{local}");
+    println!("listening on http://{local}{COMPRESSION}");
     std::io::stdout().flush().ok();
     let policy = if any_origin {
         OriginPolicy::Any

@@ -72,6 +72,14 @@ enum Step {
     Done,
 }
 
+/// Said on the startup line: built with `--features deflate`, the default
+/// `Config` negotiates permessage-deflate.
+const COMPRESSION: &str = if cfg!(feature = "deflate") {
+    " (permessage-deflate on)"
+} else {
+    ""
+};
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let addr = args.iter().find(|a| !a.starts_with("--"));
@@ -81,7 +89,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         config = config.with_origin_policy(OriginPolicy::Any);
     }
     let mut listener = TcpListener::bind(addr)?;
-    println!("listening on http://{}", listener.local_addr()?);
+    println!(
+        "listening on http://{}{COMPRESSION}",
+        listener.local_addr()?
+    );
     io::stdout().flush()?;
 
     let mut poll = Poll::new()?;

@@ -356,6 +356,7 @@ fn the_echo_server_example_serves_its_page_and_echoes() {
     let addr = first
         .trim()
         .strip_prefix("listening on http://")
+        .and_then(|rest| rest.split_whitespace().next())
         .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
         .to_owned();
 

@@ -197,8 +197,8 @@ for m in "${MODES[@]}"; do
     if [[ $m == client && -z "$CLIENT_CMD" ]]; then build_examples+=(--example autobahn_client); fi
 done
 if ((${#build_examples[@]})) && [[ "${AUTOBAHN_SKIP_BUILD:-0}" != 1 ]]; then
-    log "cargo build --release ${build_examples[*]}"
-    (cd "$ROOT" && timeout "$BUILD_TIMEOUT" cargo build --release "${build_examples[@]}") \
+    log "cargo build --release --features deflate ${build_examples[*]}"
+    (cd "$ROOT" && timeout "$BUILD_TIMEOUT" cargo build --release --features deflate "${build_examples[@]}") \
         || die "cargo build of the testee examples failed or timed out"
 fi
 [[ -n "$SERVER_CMD" ]] || SERVER_CMD="$(printf '%q' "$EXAMPLES/echo_server")"

@@ -64,7 +64,7 @@ start() {
     for _ in $(seq 200); do
         local first
         first=$(head -n 1 "$tmp/$name.out")
-        if [[ $first =~ ^listening\ on\ http://127\.0\.0\.1:([0-9]+)$ ]]; then
+        if [[ $first =~ ^listening\ on\ http://127\.0\.0\.1:([0-9]+)( .*)?$ ]]; then
             PORT=${BASH_REMATCH[1]}
             echo "$name: listening on port $PORT (pid $PID)"
             return
