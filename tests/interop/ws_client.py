@@ -1,12 +1,19 @@
 """Python `websockets` as a real client of a wsmachine echo server.
 
-    python ws_client.py ws://127.0.0.1:PORT/echo [--label NAME]
+    python ws_client.py ws://HOST:PORT/echo [--label NAME] [--compression both|deflate|none]
+                        [--expect-deflate] [--no-http-checks]
 
-Runs the same exchange twice, once without and once with compression offered
-(`permessage-deflate`, websockets' default): messages of the sizes around
-each frame-length boundary, text and binary, non-ASCII text, a fragmented
-message, a ping, and a clean close with 1000 checked from the client's side.
-Prints one line per check and exits non-zero on the first failure.
+Runs the same exchange once per compression setting: `none` offers nothing
+(the uncompressed path), `deflate` offers permessage-deflate (websockets'
+default). The exchange: messages of the sizes around each frame-length
+boundary, text and binary (random, so incompressible); compressible JSON-like
+text and patterned binary of 1 KiB, 64 KiB and 1 MiB; non-ASCII text; a
+fragmented message; a ping; and a clean close with 1000 checked from the
+client's side. With --expect-deflate (a server built with `--features
+deflate`), an offer must be accepted: `ws.protocol.extensions` is exactly one
+PerMessageDeflate; without an offer it must be empty. Prints one line per
+check and exits non-zero on the first failure. Run it through wire_tap.py to
+see RSV1 on the wire.
 """
 
 import argparse
@@ -20,8 +27,10 @@ import urllib.request
 import websockets
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
+from websockets.extensions.permessage_deflate import PerMessageDeflate
 
 SIZES = [0, 1, 125, 126, 65535, 65536, 1 << 20]
+COMPRESSIBLE_SIZES = [1 << 10, 64 << 10, 1 << 20]
 NON_ASCII = "héllo wörld — €uro 𝄞 🦀 中文 ✓"
 
 
@@ -43,12 +52,56 @@ def text_of(size):
     return text + "x" * (size - len(text.encode()))
 
 
-async def exchange(url, compression, label):
+def json_like(size):
+    """Compressible text: JSON records with repeating keys, some non-ASCII."""
+    records, i = [], 0
+    while sum(map(len, records)) < size:
+        records.append(f'{{"id": {i}, "user": "user-{i % 37}", "text": "message {i} — ok", '
+                       f'"tags": ["a", "b", "c"], "score": {i * 7 % 1000}}},\n'.encode())
+        i += 1
+    data = b"".join(records)[:size].decode("utf-8", errors="ignore")
+    return data + " " * (size - len(data.encode()))
+
+
+def patterned(size):
+    """Compressible binary: little-endian counters and a fixed header."""
+    block = b"".join(b"\x89WSM" + (n % 256).to_bytes(2, "little") + bytes(9) for n in range(256))
+    return (block * (size // len(block) + 1))[:size]
+
+
+def describe_extensions(ws):
+    parts = []
+    for e in ws.protocol.extensions:
+        if isinstance(e, PerMessageDeflate):
+            parts.append(f"{e.name} (client window {e.local_max_window_bits} bits, server window "
+                         f"{e.remote_max_window_bits} bits, client_no_context_takeover="
+                         f"{e.local_no_context_takeover}, server_no_context_takeover="
+                         f"{e.remote_no_context_takeover})")
+        else:
+            parts.append(str(e.name))
+    return ", ".join(parts) or "none"
+
+
+async def exchange(url, compression, label, expect_deflate):
     checks = 0
     async with connect(url, compression=compression, max_size=None, open_timeout=10) as ws:
         extensions = ws.response.headers.get("Sec-WebSocket-Extensions")
         print(f"[{label}] connected, compression offered={compression or 'none'}, "
-              f"negotiated extensions={extensions!r}")
+              f"Sec-WebSocket-Extensions: {extensions!r}; in use: {describe_extensions(ws)}")
+        deflates = [e for e in ws.protocol.extensions if isinstance(e, PerMessageDeflate)]
+        if compression is None:
+            check(not ws.protocol.extensions and extensions is None,
+                  f"no offer, yet extensions {extensions!r} in use")
+        elif expect_deflate:
+            check(len(deflates) == 1 and len(ws.protocol.extensions) == 1,
+                  f"permessage-deflate offered to a deflate server, in use: {describe_extensions(ws)}")
+        for size in COMPRESSIBLE_SIZES:
+            for data in (json_like(size), patterned(size)):
+                await ws.send(data)
+                echo = await ws.recv()
+                check(type(echo) is type(data) and echo == data,
+                      f"echo of compressible {type(data).__name__} of {size} bytes")
+                checks += 1
         for size in SIZES:
             data = os.urandom(size)
             await ws.send(data)
@@ -75,8 +128,9 @@ async def exchange(url, compression, label):
         check(ws.protocol.close_rcvd.code == 1000, f"server echoed 1000, got {ws.protocol.close_rcvd.code}")
         check(ws.close_code == 1000, f"close_code is {ws.close_code}")
         checks += 2
-    print(f"[{label}] ok: {checks} checks (sizes {SIZES} text+binary, non-ASCII, "
-          f"fragmented, ping/pong, close 1000/{ws.protocol.close_rcvd.code})")
+    print(f"[{label}] ok: {checks} checks (sizes {SIZES} random text+binary, compressible "
+          f"{COMPRESSIBLE_SIZES} JSON-like text+binary, non-ASCII, fragmented, ping/pong, "
+          f"close 1000/{ws.protocol.close_rcvd.code})")
 
 
 def http_status(url):
@@ -108,11 +162,18 @@ async def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("url")
     parser.add_argument("--label", default="websockets")
+    parser.add_argument("--compression", choices=["both", "deflate", "none"], default="both")
+    parser.add_argument("--expect-deflate", action="store_true",
+                        help="the server negotiates permessage-deflate: an offer must be accepted")
+    parser.add_argument("--no-http-checks", action="store_true")
     args = parser.parse_args()
     print(f"python websockets {websockets.__version__} on Python {sys.version.split()[0]}")
-    await http_checks(args.url, args.label)
-    for compression in (None, "deflate"):
-        await exchange(args.url, compression, f"{args.label}, compression={compression}")
+    if not args.no_http_checks:
+        await http_checks(args.url, args.label)
+    settings = {"both": [None, "deflate"], "deflate": ["deflate"], "none": [None]}[args.compression]
+    for compression in settings:
+        await exchange(args.url, compression, f"{args.label}, compression={compression}",
+                       args.expect_deflate)
 
 
 if __name__ == "__main__":
