@@ -1,6 +1,6 @@
 """Many idle WebSocket connections plus a busy one, against one server.
 
-    python idle_load.py ws://127.0.0.1:PORT/echo --idle 2000 [--pid PID]
+    python idle_load.py ws://127.0.0.1:PORT/echo --idle 2000 [--pid PID] [--compression deflate|none]
 
 Opens --idle connections that then sit idle, runs 1 MiB echoes on one more
 connection meanwhile (it must not wait behind the idle ones), then checks that
@@ -9,6 +9,11 @@ reports the server's resident memory before and after the idle connections
 open (Linux /proc), so that per-connection memory is visible, and checks
 backpressure: a client that sends 64 MiB without reading the echoes must
 stall, with the server's memory bounded, and then get every echo intact.
+
+Every connection offers permessage-deflate unless --compression none (the
+default, deflate, is websockets' default offer); with it, the busy connection
+must have it in use. The backpressure payloads are random, so that
+compression cannot shrink 64 MiB into what the socket buffers hold anyway.
 """
 
 import argparse
@@ -33,7 +38,9 @@ async def main():
     parser.add_argument("url")
     parser.add_argument("--idle", type=int, default=2000)
     parser.add_argument("--pid", type=int)
+    parser.add_argument("--compression", choices=["deflate", "none"], default="deflate")
     args = parser.parse_args()
+    compression = None if args.compression == "none" else "deflate"
     before = rss_kib(args.pid) if args.pid else None
 
     idle = []
@@ -41,7 +48,7 @@ async def main():
 
     async def open_one():
         async with sem:
-            ws = await connect(args.url, compression=None, open_timeout=20, ping_interval=None)
+            ws = await connect(args.url, compression=compression, open_timeout=20, ping_interval=None)
             idle.append(ws)
 
     started = time.monotonic()
@@ -49,7 +56,10 @@ async def main():
     opened = time.monotonic() - started
     after = rss_kib(args.pid) if args.pid else None
 
-    async with connect(args.url, compression=None, max_size=None) as busy:
+    async with connect(args.url, compression=compression, max_size=None) as busy:
+        in_use = [e.name for e in busy.protocol.extensions]
+        if in_use != ([] if compression is None else ["permessage-deflate"]):
+            raise SystemExit(f"FAIL: compression={compression} but extensions in use: {in_use}")
         data = os.urandom(1 << 20)
         started = time.monotonic()
         for _ in range(10):
@@ -60,7 +70,7 @@ async def main():
 
     backpressure = ""
     if args.pid:
-        backpressure = await slow_reader(args.url, args.pid)
+        backpressure = await slow_reader(args.url, args.pid, compression)
 
     async def still_alive(ws, i):
         await asyncio.wait_for(await ws.ping(), 20)
@@ -74,23 +84,28 @@ async def main():
     if before is not None:
         per = (after - before) / args.idle
         memory = f"; server RSS {before} KiB -> {after} KiB with them open ({per:.1f} KiB each)"
-    print(f"[idle load] ok: {args.idle} idle connections opened in {opened:.1f}s, "
+    print(f"[idle load] ok: compression={compression}: {args.idle} idle connections opened in {opened:.1f}s, "
           f"10 x 1 MiB echoes meanwhile in {busy_time:.2f}s, all idle ones then "
           f"answered ping + echo{memory}{backpressure}")
 
 
-async def slow_reader(url, pid):
+async def slow_reader(url, pid, compression):
     """Sends 64 x 1 MiB without reading: the server must stop reading once its
     output for this peer backs up, so the sends stall with memory bounded."""
     count, size = 64, 1 << 20
+    noise = os.urandom(size)  # incompressible; message i starts with byte i
+
+    def message(i):
+        return bytes([i]) + noise[1:]
+
     before = rss_kib(pid)
-    async with connect(url, compression=None, max_size=None, ping_interval=None) as ws:
+    async with connect(url, compression=compression, max_size=None, ping_interval=None) as ws:
         sent = 0
 
         async def sender():
             nonlocal sent
             for i in range(count):
-                await ws.send(bytes([i]) * size)
+                await ws.send(message(i))
                 sent += 1
 
         task = asyncio.create_task(sender())
@@ -110,7 +125,7 @@ async def slow_reader(url, pid):
             raise SystemExit(f"FAIL: server memory grew by {grown} MiB under a non-reading peer")
         for i in range(count):
             echo = await asyncio.wait_for(ws.recv(), 20)
-            if echo != bytes([i]) * size:
+            if echo != message(i):
                 raise SystemExit(f"FAIL: echo {i} of the slow reader is wrong")
         await task
     return (f"; a non-reading peer stalled after {last} of {count} MiB with server RSS "
