@@ -2,22 +2,29 @@
 // wsmachine examples. A browser sends `Origin` and offers permessage-deflate.
 //
 //   node browser.mjs --echo http://127.0.0.1:PORT/ [--echo URL ...] [--chat URL] [--out DIR]
+//                    [--expect-extension permessage-deflate]
 //
 // --echo: loads the page, then through `new WebSocket` on the page's origin
-//   (path /echo) checks echoes of text, non-ASCII text, an ArrayBuffer and
-//   1 MiB (text and binary), and a clean close with 1000; types a message
-//   into the page's own form, if it has one, and takes a screenshot.
+//   (path /echo) checks echoes of text, non-ASCII text, compressible JSON-like
+//   text, an ArrayBuffer and 1 MiB (text and binary), and a clean close with
+//   1000; types a message into the page's own form, if it has one, and takes
+//   a screenshot.
 // --chat: opens the page twice; each page joins /ws and sees the other's
-//   message as JSON {"uid": N, "msg": "..."}.
+//   message as JSON {"uid": N, "msg": "..."}, a short one and a long one (the
+//   long one is over the server's compression threshold).
+// --expect-extension NAME: every WebSocket's `ws.extensions` (what the server
+//   accepted of Chromium's offer, `permessage-deflate; client_max_window_bits`)
+//   must name NAME.
 import { mkdirSync, readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 
-const args = { echo: [], chat: null, out: "out" };
+const args = { echo: [], chat: null, out: "out", extension: null };
 for (let i = 2; i < process.argv.length; i += 2) {
   const [flag, value] = [process.argv[i], process.argv[i + 1]];
   if (flag === "--echo") args.echo.push(value);
   else if (flag === "--chat") args.chat = value;
   else if (flag === "--out") args.out = value;
+  else if (flag === "--expect-extension") args.extension = value;
   else throw new Error(`unknown argument ${flag}`);
 }
 
@@ -28,6 +35,14 @@ function playwrightVersion() {
 
 function check(ok, what) {
   if (!ok) throw new Error(`check failed: ${what}`);
+}
+
+// `ws.extensions` is the server's Sec-WebSocket-Extensions, e.g.
+// "permessage-deflate; client_max_window_bits=15": the names before each ';'.
+function checkExtension(extensions, where) {
+  if (!args.extension) return;
+  const names = extensions.split(",").map((item) => item.split(";")[0].trim());
+  check(names.includes(args.extension), `ws.extensions from ${where} is ${JSON.stringify(extensions)}, without ${args.extension}`);
 }
 
 // Runs inside the page: echoes through a WebSocket to the page's own origin.
@@ -46,9 +61,12 @@ async function echoInPage() {
   const results = { extensions: ws.extensions, checks: [] };
   const same = (a, b) => a.byteLength === b.byteLength && new Uint8Array(a).every((x, i) => x === b[i]);
   const big = new Uint8Array(1 << 20).map((_, i) => (i * 31 + 7) & 0xff);
+  const records = Array.from({ length: 400 }, (_, i) => ({ id: i, user: `user-${i % 37}`, text: `message ${i} — ok`, tags: ["a", "b"] }));
   const cases = [
     ["text", "hello from chromium"],
     ["non-ASCII text", "héllo wörld — €uro 𝄞 🦀 中文"],
+    ["JSON-like text", JSON.stringify(records)],
+    ["non-ASCII text over the threshold", "héllo wörld — €uro 𝄞 🦀 中文 ".repeat(40)],
     ["empty text", ""],
     ["binary ArrayBuffer", new Uint8Array([0, 1, 2, 253, 254, 255]).buffer],
     ["1 MiB text", "0123456789abcdef".repeat(1 << 16)],
@@ -102,6 +120,7 @@ try {
     check(response.ok(), `GET ${url} answered ${response.status()}`);
     const results = await page.evaluate(echoInPage);
     for (const [name, ok] of results.checks) check(ok, `echo of ${name} from ${url}`);
+    checkExtension(results.extensions, url);
     check(results.close.code === 1000 && results.close.wasClean, `clean close 1000 from ${url}, got ${JSON.stringify(results.close)}`);
     console.log(`[chromium echo ${url}] ok: ${results.checks.map(([n]) => n).join(", ")}; ` +
       `extensions=${JSON.stringify(results.extensions)}; close ${results.close.code} clean`);
@@ -131,10 +150,12 @@ try {
   if (args.chat) {
     const context = await browser.newContext();
     const [a, b] = [await context.newPage(), await context.newPage()];
+    const extensions = [];
     for (const page of [a, b]) {
       const response = await page.goto(args.chat);
       check(response.ok(), `GET ${args.chat} answered ${response.status()}`);
-      await page.evaluate(joinChat);
+      extensions.push(await page.evaluate(joinChat));
+      checkExtension(extensions.at(-1), `${args.chat} (chat)`);
     }
     await a.evaluate(() => window.__chatWs.send("hello from page A"));
     await b.evaluate(() => window.__chatWs.send("hello from page B 🦀"));
@@ -142,7 +163,19 @@ try {
     const seenByA = await waitForChat(a, "hello from page B 🦀");
     check(Number.isInteger(seenByB.uid) && Number.isInteger(seenByA.uid), "uids are integers");
     check(seenByA.uid !== seenByB.uid, "the two pages have different uids");
-    console.log(`[chromium chat ${args.chat}] ok: B saw ${JSON.stringify(seenByB)}, A saw ${JSON.stringify(seenByA)}`);
+    // Long enough for the server to compress its broadcast too.
+    const longA = "a long message from page A: " + "the quick brown fox jumps over the lazy dog; ".repeat(50);
+    const longB = "a long message from page B 🦀: " + "pack my box with five dozen liquor jugs — ".repeat(50);
+    await a.evaluate((t) => window.__chatWs.send(t), longA);
+    await b.evaluate((t) => window.__chatWs.send(t), longB);
+    for (const page of [a, b]) {
+      for (const text of [longA, longB]) {
+        const seen = await waitForChat(page, text);
+        check(seen.msg === text, "a long chat message arrived intact");
+      }
+    }
+    console.log(`[chromium chat ${args.chat}] ok: B saw ${JSON.stringify(seenByB)}, A saw ${JSON.stringify(seenByA)}; ` +
+      `both saw both long messages (${longA.length} and ${longB.length} characters); extensions=${JSON.stringify(extensions)}`);
     await context.close();
   }
 } catch (e) {
