@@ -20,7 +20,9 @@
 #     nothing (no extension, the uncompressed path); random and compressible
 #     (JSON-like text, patterned binary, 1 KiB-1 MiB) text and binary echoes,
 #     frame-length boundaries, non-ASCII, fragmented, ping/pong, close 1000;
-#     plain HTTP beside it (page 200, plain GET 4xx, foreign Origin 403).
+#     plain HTTP beside it (page 200, plain GET 4xx, foreign Origin 403);
+#     then one connection per parameterised offer (server/client_max_window_bits,
+#     server/client_no_context_takeover): accepted as offered, echoes intact.
 #     Tap: RSV1 on text AND binary frames client->server AND server->client on
 #     the compressed connection; never on control or continuation frames;
 #     never at all on the uncompressed one; every compressed message inflates.
@@ -37,6 +39,8 @@
 #     permessage-deflate; text, non-ASCII, JSON-like, binary, 1 MiB echoes;
 #     close 1000) and two chat_server pages (short and long messages, each sees
 #     the other's). Tap: RSV1 both ways (text and binary for echo, text for chat).
+# The tap's frame parser is first checked against frames cut into reads of
+# every size (`wire_tap.py selftest`).
 # Every process runs under `timeout` and is killed by the EXIT trap; ports are
 # all picked by the kernel (127.0.0.1:0) except nginx's (probed, retried).
 # Readiness is awaited by polling a condition with a deadline, never by a
@@ -63,10 +67,9 @@ IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-2000}
 SERVER_TIMEOUT=${SERVER_TIMEOUT:-600} # upper bound on any server's or tap's life
 
 step "install (idempotent)"
-"$root/scripts/install-interop-python.sh"
-"$root/scripts/install-interop-node.sh"
-"$root/scripts/install-chromium.sh"
-"$root/scripts/install-nginx.sh"
+for script in install-interop-python install-interop-node install-chromium install-nginx; do
+    timeout 900 "$root/scripts/$script.sh"
+done
 py=$here/.venv/bin/python
 nginx=$(command -v nginx || echo /usr/sbin/nginx)
 
@@ -89,7 +92,7 @@ timeout 900 cargo build --release --quiet --features deflate $(printf -- '--exam
 launch() {
     local name=$1
     shift
-    timeout "$SERVER_TIMEOUT" sh -c 'echo $$ >"$0"; exec "$@"' "$tmp/$name.pid" "$@" \
+    timeout -k 5 "$SERVER_TIMEOUT" sh -c 'echo $$ >"$0"; exec "$@"' "$tmp/$name.pid" "$@" \
         >"$tmp/$name.out" 2>"$tmp/$name.err" &
     PID=$!
     pids+=("$PID")
@@ -149,18 +152,21 @@ closes_logged() {
 {
     echo "python: $("$py" --version 2>&1)"
     echo "websockets: $("$py" -c 'import websockets; print(websockets.__version__)')"
-    echo "chromium: $(/usr/bin/chromium --version 2>/dev/null)"
+    echo "chromium: $(timeout 60 /usr/bin/chromium --version 2>/dev/null)"
     echo "playwright-core: $(node -p 'require("./tests/interop/node_modules/playwright-core/package.json").version')"
     echo "node: $(node --version)"
     echo "nginx: $("$nginx" -v 2>&1 | sed 's/^nginx version: //')"
     echo "examples: cargo build --release --features deflate ($(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
 } | tee "$out/versions.txt"
 
+step "wire tap self-test (frame parser vs reads cut anywhere)"
+timeout 60 "$py" "$here/wire_tap.py" selftest
+
 step "Python websockets -> wire tap -> event_loop (with and without compression)"
 start event_loop
 evl_port=$PORT evl_pid=$SERVER_PID
 tap_start websockets-event_loop "$evl_port"
-timeout 90 "$py" "$here/ws_client.py" "ws://127.0.0.1:$TAP_PORT/echo" --label event_loop --expect-deflate
+timeout 90 "$py" "$here/ws_client.py" "ws://127.0.0.1:$TAP_PORT/echo" --label event_loop --expect-deflate --variants
 tap_check websockets-event_loop --need text,binary --plain 1
 closes_logged event_loop
 
@@ -174,7 +180,7 @@ if [[ " ${examples[*]} " == *" echo_server "* ]]; then
     start echo_server
     echo_port=$PORT
     tap_start websockets-echo_server "$echo_port"
-    timeout 90 "$py" "$here/ws_client.py" "ws://127.0.0.1:$TAP_PORT/echo" --label echo_server --expect-deflate
+    timeout 90 "$py" "$here/ws_client.py" "ws://127.0.0.1:$TAP_PORT/echo" --label echo_server --expect-deflate --variants
     tap_check websockets-echo_server --need text,binary --plain 1
     closes_logged echo_server
 fi
@@ -185,7 +191,7 @@ tap_start nginx "$backend"
 mkdir -p "$tmp/nginx"
 nginx_up=""
 for _ in 1 2 3; do # a free port can be taken between probing and binding: retry
-    nginx_port=$("$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    nginx_port=$(timeout 30 "$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     sed -e "s/127\.0\.0\.1:8000/127.0.0.1:$nginx_port/" -e "s/127\.0\.0\.1:8080/127.0.0.1:$TAP_PORT/" \
         "$here/nginx-example.conf" >"$tmp/nginx/site.conf"
     cat >"$tmp/nginx/nginx.conf" <<CONF
@@ -204,7 +210,7 @@ http {
     include $tmp/nginx/site.conf;
 }
 CONF
-    timeout "$SERVER_TIMEOUT" "$nginx" -e "$tmp/nginx/error.log" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" &
+    timeout -k 5 "$SERVER_TIMEOUT" "$nginx" -e "$tmp/nginx/error.log" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" &
     nginx_pid=$!
     pids+=("$nginx_pid")
     deadline=$((SECONDS + 30))

@@ -2,6 +2,7 @@
 
     python wire_tap.py relay --upstream 127.0.0.1:PORT --report FILE [--max-seconds N]
     python wire_tap.py check FILE [--label NAME] [--need text,binary] [--plain N]
+    python wire_tap.py selftest
 
 relay: listens on 127.0.0.1:0 and prints `listening on http://127.0.0.1:PORT`
 as its first stdout line. Every accepted connection is relayed byte for byte
@@ -30,12 +31,18 @@ check: reads a report and exits non-zero unless
     an extension accepted or a single RSV1 frame;
   - no RSV1 on any control or continuation frame, no violation at all.
 It prints one summary line with the counts.
+
+selftest: feeds the parser a handshake and frames it builds itself (masked
+and not, 7/16/64-bit lengths, compressed, fragmented, control frames, one bad
+frame) cut into reads of 1, 2, 3, 7, 4096 bytes and at random, and checks the
+counts are the same every time.
 """
 
 import argparse
 import asyncio
 import json
 import os
+import random
 import signal
 import sys
 import zlib
@@ -98,6 +105,14 @@ class Direction:
         self.bytes += len(data)
         if self.mode == "passthrough":
             return
+        try:
+            self.parse(data)
+        except Exception as e:  # a tap bug must not stall the relay: report it
+            self.violation(f"wire tap parser error: {type(e).__name__}: {e}")
+            self.mode = "passthrough"
+            self.buf.clear()
+
+    def parse(self, data):
         self.buf += data
         if self.mode == "head":
             end = self.buf.find(b"\r\n\r\n")
@@ -415,6 +430,86 @@ def check(args):
         print(f"  {line}")
 
 
+def build_frame(opcode, payload, fin=True, rsv1=False, mask=None):
+    b0 = (0x80 if fin else 0) | (0x40 if rsv1 else 0) | opcode
+    n = len(payload)
+    m = 0x80 if mask else 0
+    if n < 126:
+        head = bytes([b0, m | n])
+    elif n < 65536:
+        head = bytes([b0, m | 126]) + n.to_bytes(2, "big")
+    else:
+        head = bytes([b0, m | 127]) + n.to_bytes(8, "big")
+    if mask:
+        return head + mask + unmask(payload, mask)
+    return head + payload
+
+
+def selftest(_args):
+    rng = random.Random(6455)
+    deflater = zlib.compressobj(wbits=-15)
+
+    def deflate(data, last=True):
+        out = deflater.compress(data) + deflater.flush(zlib.Z_SYNC_FLUSH)
+        assert out.endswith(TAIL)
+        return out[:-4] if last else out  # only a message's end drops the tail
+
+    def stream(masked):
+        mask = (lambda: bytes(rng.randrange(256) for _ in range(4))) if masked else (lambda: None)
+        text = ('{"k": "v", "n": 1, "é": "🦀"} ' * 3000).encode()  # 99000 bytes
+        frames = [
+            build_frame(1, deflate(b""), rsv1=True, mask=mask()),
+            build_frame(1, deflate(text[:100]), rsv1=True, mask=mask()),
+            build_frame(2, os.urandom(300), mask=mask()),  # 16-bit length
+            build_frame(2, bytes(70000), mask=mask()),  # 64-bit length
+            build_frame(1, deflate(text), rsv1=True, mask=mask()),  # back-references
+            build_frame(9, b"ping", mask=mask()),
+            build_frame(1, deflate(text[:5000], False), fin=False, rsv1=True, mask=mask()),
+            build_frame(10, b"", mask=mask()),  # a control frame inside a fragmented message
+            build_frame(0, deflate(text[5000:9000], False), fin=False, mask=mask()),
+            build_frame(0, deflate(b"!"), mask=mask()),
+            build_frame(8, (1000).to_bytes(2, "big") + b"done", mask=mask()),
+        ]
+        return b"".join(frames)
+
+    request = (b"GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n")
+    response = (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                b"Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n")
+    c2s = request + stream(masked=True)
+    deflater = zlib.compressobj(wbits=-15)
+    s2c = response + stream(masked=False)
+    expected = None
+    for cut in (1, 2, 3, 7, 4096, None, None, None):
+        conn = Connection(1)
+        for direction, data in ((conn.s2c, s2c), (conn.c2s, c2s)):
+            pos = 0
+            while pos < len(data):
+                step = cut or rng.choice([1, 2, 5, 13, 100, 1000, 65536])
+                direction.feed(data[pos : pos + step])
+                pos += step
+        report = conn.report()
+        for side in ("c2s", "s2c"):
+            assert report[side]["violations"] == [], report[side]["violations"]
+            frames = report[side]["frames"]
+            assert frames["text"] == {"frames": 4, "rsv1": 4}, frames
+            assert frames["continuation"] == {"frames": 2, "rsv1": 0}, frames
+            assert frames["binary"] == {"frames": 2, "rsv1": 0}, frames
+            assert frames["ping"] == {"frames": 1, "rsv1": 0} and frames["close"]["frames"] == 1, frames
+            assert report[side]["close_code"] == 1000
+            text = report[side]["messages"]["text"]
+            assert text["compressed"] == 4 and text["compressed_payload_bytes"] == 100 + 99000 + 9001, text
+        if expected is None:
+            expected = report
+        assert report == expected, "counts depend on how the bytes were cut"
+    bad = Connection(2)
+    bad.s2c.feed(response + build_frame(9, b"", rsv1=True) + build_frame(1, b"x", mask=b"abcd")
+                 + build_frame(0, b"y"))
+    assert len(bad.s2c.violations) == 3, bad.s2c.violations
+    print("wire tap selftest: ok (frames cut into reads of 1, 2, 3, 7, 4096 bytes and at "
+          f"random counted alike; violations caught: {bad.s2c.violations})")
+
+
 def main():
     parser = argparse.ArgumentParser()
     commands = parser.add_subparsers(dest="command", required=True)
@@ -427,11 +522,14 @@ def main():
     c.add_argument("--label")
     c.add_argument("--need", default="text,binary")
     c.add_argument("--plain", type=int, default=0)
+    commands.add_parser("selftest")
     args = parser.parse_args()
     if args.command == "relay":
         asyncio.run(relay(args))
-    else:
+    elif args.command == "check":
         check(args)
+    else:
+        selftest(args)
 
 
 if __name__ == "__main__":

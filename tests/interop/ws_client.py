@@ -1,7 +1,7 @@
 """Python `websockets` as a real client of a wsmachine echo server.
 
     python ws_client.py ws://HOST:PORT/echo [--label NAME] [--compression both|deflate|none]
-                        [--expect-deflate] [--no-http-checks]
+                        [--expect-deflate] [--variants] [--no-http-checks]
 
 Runs the same exchange once per compression setting: `none` offers nothing
 (the uncompressed path), `deflate` offers permessage-deflate (websockets'
@@ -11,7 +11,9 @@ text and patterned binary of 1 KiB, 64 KiB and 1 MiB; non-ASCII text; a
 fragmented message; a ping; and a clean close with 1000 checked from the
 client's side. With --expect-deflate (a server built with `--features
 deflate`), an offer must be accepted: `ws.protocol.extensions` is exactly one
-PerMessageDeflate; without an offer it must be empty. Prints one line per
+PerMessageDeflate; without an offer it must be empty. With --variants, also
+offers permessage-deflate with window bits and no_context_takeover parameters
+(one connection each) and checks what was accepted and the echoes. Prints one line per
 check and exits non-zero on the first failure. Run it through wire_tap.py to
 see RSV1 on the wire.
 """
@@ -27,7 +29,7 @@ import urllib.request
 import websockets
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
-from websockets.extensions.permessage_deflate import PerMessageDeflate
+from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory, PerMessageDeflate
 
 SIZES = [0, 1, 125, 126, 65535, 65536, 1 << 20]
 COMPRESSIBLE_SIZES = [1 << 10, 64 << 10, 1 << 20]
@@ -133,6 +135,45 @@ async def exchange(url, compression, label, expect_deflate):
           f"close 1000/{ws.protocol.close_rcvd.code})")
 
 
+# Offers with parameters (RFC 7692 7.1): the server must accept each as
+# offered (an accepted server_max_window_bits may only be lower) and then
+# compress within what it accepted, which websockets' zlib decoder enforces.
+VARIANTS = [
+    dict(server_max_window_bits=9),
+    dict(server_max_window_bits=10, client_max_window_bits=9),
+    dict(server_no_context_takeover=True),
+    dict(client_no_context_takeover=True),
+    dict(server_no_context_takeover=True, client_no_context_takeover=True,
+         server_max_window_bits=8, client_max_window_bits=9),
+    dict(client_max_window_bits=None),  # no client_max_window_bits in the offer
+]
+
+
+async def variants(url, label):
+    for offer in VARIANTS:
+        factory = ClientPerMessageDeflateFactory(**offer)
+        async with connect(url, extensions=[factory], compression=None, max_size=None,
+                           open_timeout=10) as ws:
+            (pmd,) = ws.protocol.extensions
+            check(isinstance(pmd, PerMessageDeflate), f"{offer}: in use {describe_extensions(ws)}")
+            want_server_bits = offer.get("server_max_window_bits") or 15
+            check(pmd.remote_max_window_bits <= want_server_bits,
+                  f"{offer}: server window {pmd.remote_max_window_bits} bits")
+            check(pmd.remote_no_context_takeover >= offer.get("server_no_context_takeover", False),
+                  f"{offer}: server_no_context_takeover not accepted")
+            for size in (100, 5000, 70000, 256 << 10):
+                for data in (json_like(size), patterned(size), os.urandom(size)):
+                    await ws.send(data)
+                    echo = await ws.recv()
+                    check(echo == data, f"{offer}: echo of {type(data).__name__} of {size} bytes")
+            for i in range(20):  # the same message again: back-references into earlier ones
+                data = json_like(3000)
+                await ws.send(data)
+                check(await ws.recv() == data, f"{offer}: repeated echo {i}")
+            print(f"[{label}, offer {offer}] ok: accepted "
+                  f"{ws.response.headers.get('Sec-WebSocket-Extensions')!r}, 32 echoes")
+
+
 def http_status(url):
     try:
         with urllib.request.urlopen(url, timeout=10) as response:
@@ -166,6 +207,8 @@ async def main():
     parser.add_argument("--expect-deflate", action="store_true",
                         help="the server negotiates permessage-deflate: an offer must be accepted")
     parser.add_argument("--no-http-checks", action="store_true")
+    parser.add_argument("--variants", action="store_true",
+                        help="also offer permessage-deflate with each set of parameters in VARIANTS")
     args = parser.parse_args()
     print(f"python websockets {websockets.__version__} on Python {sys.version.split()[0]}")
     if not args.no_http_checks:
@@ -174,6 +217,8 @@ async def main():
     for compression in settings:
         await exchange(args.url, compression, f"{args.label}, compression={compression}",
                        args.expect_deflate)
+    if args.variants:
+        await variants(args.url, args.label)
 
 
 if __name__ == "__main__":
