@@ -185,7 +185,8 @@ fn disabled_config_neither_offers_nor_accepts() {
 
 /// Raw DEFLATE of `data` with the empty-block tail removed, via our own client.
 fn compressed_frame_from_client(data: &[u8]) -> Vec<u8> {
-    let (mut client, _server) = connected(Config::default(), Config::default());
+    let best = Config::default().with_deflate(DeflateConfig::default().with_level(9).unwrap());
+    let (mut client, _server) = connected(best, Config::default());
     client.send_binary(data).unwrap();
     take_output(&mut client, usize::MAX)
 }

@@ -53,7 +53,7 @@ pub struct DeflateConfig {
 }
 
 impl Default for DeflateConfig {
-    /// Enabled, 32 KiB windows with context takeover both ways, level 6,
+    /// Enabled, 32 KiB windows with context takeover both ways, level 1,
     /// threshold 64 bytes, state kept between messages.
     fn default() -> Self {
         Self {
@@ -62,7 +62,7 @@ impl Default for DeflateConfig {
             server_max_window_bits: MAX_WINDOW_BITS,
             client_no_context_takeover: false,
             server_no_context_takeover: false,
-            level: 6,
+            level: 1,
             threshold: 64,
             release_idle_memory: false,
         }
@@ -151,7 +151,14 @@ impl DeflateConfig {
         self.level
     }
 
-    /// Sets the compression level (1..=9, default 6, zlib's default trade-off).
+    /// Sets the compression level (1..=9, default 1).
+    ///
+    /// Level 1 is the default because a WebSocket server compresses on its
+    /// message path: measured with miniz_oxide on this project's machine it
+    /// compresses German prose at 86 MB/s against 9.5 MB/s at level 6, and
+    /// JSON at 1 GB/s against 115 MB/s, for a ratio of 0.53 against 0.39 on
+    /// prose and 0.054 against 0.037 on JSON. Go's gorilla/websocket makes the
+    /// same choice (`flate.BestSpeed`).
     pub fn with_level(mut self, level: u8) -> Result<Self, InvalidConfig> {
         if !(1..=9).contains(&level) {
             return Err(InvalidConfig { setting: "level" });
@@ -234,7 +241,7 @@ mod tests {
             (15, 15)
         );
         assert!(!c.client_no_context_takeover() && !c.server_no_context_takeover());
-        assert_eq!((c.level(), c.threshold()), (6, 64));
+        assert_eq!((c.level(), c.threshold()), (1, 64));
         assert!(!c.release_idle_memory());
     }
 }
