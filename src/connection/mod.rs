@@ -248,6 +248,7 @@ impl Connection {
     /// the same events. Call [`next_event`](Self::next_event) until it
     /// returns `None` before feeding more, so that at most one partial frame
     /// is held. Bytes after the peer's close frame are ignored.
+    #[inline]
     pub fn receive(&mut self, data: &[u8]) {
         if !self.is_closed() {
             self.reader.receive(data);
@@ -257,11 +258,13 @@ impl Connection {
     /// Writable space of at least `min` bytes at the end of the input buffer,
     /// to read into directly (saving the copy that [`receive`](Self::receive)
     /// makes); report how much was read with [`filled`](Self::filled).
+    #[inline]
     pub fn read_buf(&mut self, min: usize) -> &mut [u8] {
         self.reader.spare(min.max(1))
     }
 
     /// Marks `n` bytes of [`read_buf`](Self::read_buf) as received.
+    #[inline]
     pub fn filled(&mut self, n: usize) {
         if !self.is_closed() {
             self.reader.filled(n);
@@ -284,6 +287,7 @@ impl Connection {
     /// A protocol error is returned once; the close frame it calls for is
     /// already queued in the output and the connection is closed. Every
     /// message completed before the offending bytes was delivered first.
+    #[inline]
     pub fn next_event(&mut self) -> Result<Option<Event<'_>>, ProtocolError> {
         Ok(self.next_event_with_sender()?.map(|(event, _)| event))
     }
@@ -303,6 +307,7 @@ impl Connection {
     /// assert_eq!(server.pending_output(), [0x81, 2, b'h', b'i']);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    #[inline]
     pub fn next_event_with_sender(
         &mut self,
     ) -> Result<Option<(Event<'_>, &mut Sender)>, ProtocolError> {
@@ -375,6 +380,7 @@ impl Connection {
     }
 
     /// Sends a whole binary message.
+    #[inline]
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), UsageError> {
         self.sender.send_binary(data)
     }
@@ -412,12 +418,14 @@ impl Connection {
     // ---- output ----
 
     /// Bytes waiting to be written to the peer.
+    #[inline]
     pub fn pending_output(&self) -> &[u8] {
         self.sender.pending_output()
     }
 
     /// Marks the first `n` bytes of [`pending_output`](Self::pending_output)
     /// as written; partial writes are normal.
+    #[inline]
     pub fn advance_output(&mut self, n: usize) {
         self.sender.advance_output(n);
     }
@@ -433,7 +441,7 @@ fn message(kind: MessageKind, payload: &[u8]) -> Result<Event<'_>, ProtocolError
         MessageKind::Binary => Message::Binary(payload),
         // The one full UTF-8 check of a text message, which also yields the `&str`.
         MessageKind::Text => {
-            Message::Text(core::str::from_utf8(payload).map_err(|_| ProtocolError::InvalidUtf8)?)
+            Message::Text(crate::utf8::to_str(payload).map_err(|_| ProtocolError::InvalidUtf8)?)
         }
     }))
 }

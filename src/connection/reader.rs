@@ -186,10 +186,24 @@ impl Reader {
     }
 
     fn need_more(&mut self) -> Result<Option<RawEvent>, ProtocolError> {
-        if self.start == self.end && self.buf.len() > KEEP_CAPACITY {
-            self.buf = Vec::new();
-            self.start = 0;
-            self.end = 0;
+        if self.buf.len() > KEEP_CAPACITY {
+            let pending = self.end - self.start;
+            // What is left is at most a small frame in progress (often only
+            // part of a header): keep it in a small buffer, so a connection
+            // that once received a big message does not keep that memory
+            // while idle.
+            let small_frame = self
+                .frame
+                .is_none_or(|f| f.header_len + f.payload_len <= KEEP_CAPACITY);
+            if pending == 0 {
+                self.buf = Vec::new();
+                self.start = 0;
+                self.end = 0;
+            } else if small_frame && pending <= KEEP_CAPACITY {
+                self.buf = self.buf[self.start..self.end].to_vec();
+                self.start = 0;
+                self.end = pending;
+            }
         }
         if self.eof {
             return Err(ProtocolError::AbnormalClosure);
