@@ -386,3 +386,37 @@ fn a_bad_101_fails_the_client() {
     );
     assert!(client.is_closed());
 }
+
+#[test]
+fn pipelining_while_the_application_decides_is_bounded() {
+    let config = Config::default().with_max_frame_size(1024).unwrap();
+    let mut server = Connection::server(config);
+    server.receive(CHROME_REQUEST);
+    assert!(matches!(server.next_event(), Ok(Some(Event::Handshake(_)))));
+    let frame = client_frame(0x82, &[0; 1024]);
+    let mut refused = None;
+    for i in 0..1000 {
+        server.receive(&frame);
+        match server.next_event() {
+            Ok(None) => {}
+            Err(e) => {
+                refused = Some((i, e));
+                break;
+            }
+            Ok(Some(e)) => panic!("unexpected {e:?}"),
+        }
+    }
+    let (i, error) = refused.expect("refused before 1000 frames");
+    assert!(i < 12, "refused only after {i} frames");
+    assert_eq!(error, ProtocolError::Handshake(HandshakeError::TooLarge));
+    assert!(take_output(&mut server, usize::MAX).starts_with(b"HTTP/1.1 431 "));
+    assert!(
+        server.memory_usage() <= 64 * 1024,
+        "{}",
+        server.memory_usage()
+    );
+    assert_eq!(
+        server.accept(Accept::new()),
+        Err(UsageError::NoHandshakePending)
+    );
+}

@@ -152,7 +152,18 @@ impl Connection {
             match &mut self.opening {
                 Opening::Done | Opening::Answered(_) => return Ok(true),
                 // Already handed out: no more events until accept or reject.
-                Opening::AwaitDecision(_) => return Ok(false),
+                // A client may pipeline its first frames, but not without
+                // bound while the application decides: past one frame of
+                // the largest size beyond a full handshake, it is refused.
+                Opening::AwaitDecision(_) => {
+                    let bound = limits.max_bytes
+                        + self.config.max_frame_size()
+                        + crate::frame::MAX_HEADER_LEN;
+                    if self.reader.input().len() > bound {
+                        return Err(self.refuse(HandshakeError::TooLarge));
+                    }
+                    return Ok(false);
+                }
                 Opening::AwaitRequest(parser) => {
                     let parsed = match parser.parse(self.reader.input(), limits) {
                         Ok(Some(parsed)) => parsed,
