@@ -78,6 +78,16 @@ MINIMAL_REQUEST = (
     b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
     b"Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA==\r\nSec-WebSocket-Version: 13\r\n\r\n"
 )
+DEFLATE_REQUEST = MINIMAL_REQUEST[:-2] + b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"
+# RFC 7692 section 7.2.3.1: "Hello" compresses to f2 48 cd c9 c9 07 00.
+HELLO_DEFLATED = bytes([0xF2, 0x48, 0xCD, 0xC9, 0xC9, 0x07, 0x00])
+COMPRESSED_FRAMES = {
+    "compressed_hello": frame(0xC1, HELLO_DEFLATED),
+    "compressed_twice": frame(0xC1, HELLO_DEFLATED) + frame(0xC1, bytes([0xF2, 0x00, 0x11, 0x00, 0x00])),
+    "compressed_fragments": frame(0x41, HELLO_DEFLATED[:3]) + frame(0x80, HELLO_DEFLATED[3:]),
+    "compressed_corrupt": frame(0xC2, b"\xff\xff\xff"),
+    "rsv1_on_continuation": frame(0x41, HELLO_DEFLATED) + frame(0xC0, b""),
+}
 BAD_REQUESTS = {
     "post": RFC_REQUEST.replace(b"GET", b"POST", 1),
     "http10": RFC_REQUEST.replace(b"HTTP/1.1", b"HTTP/1.0", 1),
@@ -176,6 +186,11 @@ def main():
             write("client_stream", f"{pname}_{fname}", p + frames)
     for bname, req in BAD_REQUESTS.items():
         write("server_stream", f"bad_{bname}", PARAMS["whole"] + req)
+    for fname, frames in COMPRESSED_FRAMES.items():
+        write("server_stream", f"deflate_{fname}", PARAMS["whole"] + DEFLATE_REQUEST + masked(frames))
+        write("server_stream", f"deflate_bytewise_{fname}", PARAMS["bytewise"] + DEFLATE_REQUEST + masked(frames))
+        # b2 bit 6: the 101 accepts permessage-deflate.
+        write("client_stream", f"deflate_{fname}", bytes([6 | 5 << 3, 4 | 3 << 3 | 3 << 5, 0x41, 12]) + frames)
     write("server_stream", "unmasked_after_handshake", PARAMS["whole"] + MINIMAL_REQUEST + frame(0x81, HELLO))
     write("client_stream", "masked_frame", PARAMS["whole"] + frame(0x81, HELLO, MASK))
     # Without the valid 101, the fuzzed bytes are the response itself.
@@ -226,6 +241,11 @@ def main():
     write("inflate", "bfinal", bytes([7, 0x00, 0xFF]) + frames_of([[bytes([0xF3, 0x48, 0xCD, 0xC9, 0xC9, 0x07, 0x00])], [hello]]))
     write("inflate", "corrupt", bytes([7, 0x00, 0xFF]) + frames_of([[b"\xff\xff\xff\xff"], [hello]]))
     write("inflate", "roundtrip", bytes([32 | 7, 0xFF, 0xFF]) + frames_of([[b"Hello, ", b"World"], [b"x" * 300]]))
+    # Bit 6: through a server Connection that negotiated permessage-deflate.
+    write("inflate", "connection_hello", bytes([64 | 32 | 7, 0x04, 0x00]) + frames_of([[hello], [hello]]))
+    write("inflate", "connection_fragmented_small_chunks", bytes([128 | 64 | 8 | 2, 0xFF, 0xFF]) + frames_of([raw_deflate([b"Hello, ", b"World" * 20])]))
+    write("inflate", "connection_bomb", bytes([64 | 7, 0x10, 0x00]) + frames_of([[bomb_data[:-4][:0x7FFF]]]))
+    write("inflate", "connection_corrupt", bytes([64 | 7, 0x00, 0xFF]) + frames_of([[b"\xff\xff\xff\xff"]]))
     write("inflate", "roundtrip_window8", bytes([32 | 8 | 0, 0xFF, 0xFF]) + frames_of([[bytes(range(256)) * 3]]))
 
 

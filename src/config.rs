@@ -26,6 +26,8 @@ pub struct Config {
     max_handshake_bytes: usize,
     max_headers: usize,
     origin_policy: OriginPolicy,
+    #[cfg(feature = "deflate")]
+    deflate: crate::deflate::DeflateConfig,
 }
 
 /// The largest limit accepted: the address space of a 32-bit target stays
@@ -42,6 +44,8 @@ impl Default for Config {
             max_handshake_bytes: 8 * 1024,
             max_headers: 64,
             origin_policy: OriginPolicy::SameHost,
+            #[cfg(feature = "deflate")]
+            deflate: crate::deflate::DeflateConfig::default(),
         }
     }
 }
@@ -129,6 +133,22 @@ impl Config {
         }
         self.max_headers = count;
         Ok(self)
+    }
+
+    /// What permessage-deflate a client offers and a server accepts
+    /// (default: enabled, both windows 15, context takeover both ways, level
+    /// 6, messages under 64 bytes sent uncompressed).
+    #[cfg(feature = "deflate")]
+    pub const fn deflate(&self) -> &crate::deflate::DeflateConfig {
+        &self.deflate
+    }
+
+    /// Sets [`deflate`](Self::deflate); `DeflateConfig::default().with_enabled(false)`
+    /// turns compression off.
+    #[cfg(feature = "deflate")]
+    pub fn with_deflate(mut self, deflate: crate::deflate::DeflateConfig) -> Self {
+        self.deflate = deflate;
+        self
     }
 
     /// Sets [`origin_policy`](Self::origin_policy).

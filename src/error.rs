@@ -50,6 +50,11 @@ pub enum ProtocolError {
     TooManyFragments,
     /// The byte stream ended without a close frame (abnormal closure, 1006).
     AbnormalClosure,
+    /// Compressed data (permessage-deflate) that does not inflate (1007).
+    InvalidCompressedData,
+    /// The server's permessage-deflate response was not acceptable
+    /// (RFC 7692 section 7.1: the client must fail the connection; 1002).
+    BadExtensionResponse,
     /// The opening handshake failed. On a server, the HTTP error response
     /// ([`http_status`](Self::http_status)) is already in the output; no
     /// close frame is ever sent for it.
@@ -62,7 +67,7 @@ impl ProtocolError {
     /// sent; every other code was written to the output in a close frame.
     pub const fn close_code(&self) -> CloseCode {
         match self {
-            Self::InvalidUtf8 => CloseCode::INVALID_PAYLOAD,
+            Self::InvalidUtf8 | Self::InvalidCompressedData => CloseCode::INVALID_PAYLOAD,
             Self::FrameTooLarge | Self::MessageTooLarge | Self::TooManyFragments => {
                 CloseCode::MESSAGE_TOO_BIG
             }
@@ -121,6 +126,10 @@ impl fmt::Display for ProtocolError {
                 f.write_str("message exceeds the configured maximum number of fragments")
             }
             Self::AbnormalClosure => f.write_str("connection ended without a close frame"),
+            Self::InvalidCompressedData => f.write_str("compressed payload does not inflate"),
+            Self::BadExtensionResponse => {
+                f.write_str("unacceptable permessage-deflate parameters in the response")
+            }
             Self::Handshake(e) => return write!(f, "opening handshake failed: {e}"),
         }
         .and_then(|()| write!(f, " (close code {})", self.close_code()))

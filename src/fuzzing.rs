@@ -40,8 +40,9 @@ pub const PARAM_BYTES: usize = 4;
 
 /// The output a connection may queue on its own (automatic pongs up to the
 /// 16 KiB high-water mark, one pong past it, a close frame, an HTTP response
-/// head), before `Vec` doubling.
-const OWN_OUTPUT: usize = 16 * 1024 + 4 * 1024;
+/// head), before `Vec` doubling, plus the compression scratch buffer it keeps
+/// (up to 64 KiB).
+const OWN_OUTPUT: usize = 16 * 1024 + 4 * 1024 + 32 * 1024;
 
 /// A deterministic masking-key source: the fuzzers must be reproducible.
 fn masks() -> impl FnMut() -> [u8; 4] + Send {
@@ -139,6 +140,9 @@ pub struct StreamParams {
     pub drain_output: bool,
     /// Client: whether a valid 101 response precedes the fuzzed bytes.
     pub valid_response: bool,
+    /// Client: whether that 101 accepts permessage-deflate (feature
+    /// `deflate`, which makes the client offer it).
+    pub deflate_response: bool,
 }
 
 impl StreamParams {
@@ -171,6 +175,7 @@ impl StreamParams {
             seed: u32::from(b2) | (u32::from(b3) << 8) | 1,
             drain_output: b0 & 0x80 == 0,
             valid_response: b2 & 0x80 == 0,
+            deflate_response: cfg!(feature = "deflate") && b2 & 0x40 != 0,
         }
     }
 
@@ -411,7 +416,8 @@ pub fn client_stream(data: &[u8]) {
             .expect("the client's own request is valid");
         let key = accept_key(valid.key().as_bytes());
         assert_eq!(key, valid.accept_key());
-        write_accept_response(&mut input, &key, Some("chat"), None, &[]).expect("101");
+        let extensions = params.deflate_response.then_some("permessage-deflate");
+        write_accept_response(&mut input, &key, Some("chat"), extensions, &[]).expect("101");
     }
     input.extend_from_slice(stream);
     let mut seen = Seen::default();
@@ -658,18 +664,23 @@ impl Peer {
 
 /// The configuration both ends of [`pair_ops`] use, from one byte. Frames
 /// may always carry a control payload, so only data messages can exceed a
-/// limit, and the harness never sends those.
+/// limit, and the harness never sends those. With the `deflate` feature,
+/// permessage-deflate is negotiated unless the top bit is set.
 fn pair_config(b: u8) -> Config {
     const FRAME: [usize; 4] = [125, 300, 1024, 70_000];
     const MESSAGE: [usize; 4] = [125, 1000, 4096, 100_000];
     const FRAGMENTS: [usize; 4] = [1, 2, 5, 64];
-    Config::default()
+    let config = Config::default()
         .with_max_frame_size(FRAME[usize::from(b & 3)])
         .and_then(|c| c.with_max_message_size(MESSAGE[usize::from((b >> 2) & 3)]))
         .and_then(|c| c.with_max_fragments(FRAGMENTS[usize::from((b >> 4) & 3)]))
         .expect("limits in range")
         .with_auto_pong(b & 0x40 == 0)
-        .with_origin_policy(OriginPolicy::Any)
+        .with_origin_policy(OriginPolicy::Any);
+    #[cfg(feature = "deflate")]
+    let config =
+        config.with_deflate(crate::deflate::DeflateConfig::default().with_enabled(b & 0x80 == 0));
+    config
 }
 
 /// Target `pair_ops`: a client and a server, joined by memory and opened
@@ -725,6 +736,17 @@ pub fn pair_ops(data: &[u8]) {
     }
 }
 
+/// Whether this end compresses what it sends (permessage-deflate negotiated).
+fn compressing(p: &Peer) -> bool {
+    #[cfg(feature = "deflate")]
+    return p.conn.deflate_params().is_some();
+    #[cfg(not(feature = "deflate"))]
+    {
+        let _ = p;
+        false
+    }
+}
+
 fn index(end: End) -> usize {
     match end {
         End::Client => 0,
@@ -735,17 +757,24 @@ fn index(end: End) -> usize {
 fn apply_op(ends: &mut [Peer; 2], config: &Config, op: &Op) {
     let max_frame = config.max_frame_size();
     let max_message = config.max_message_size();
-    let whole_ok = |n: usize| n <= max_frame && n <= max_message;
+    // A compressed frame may carry more than its own fragment (the
+    // compressor holds input back) and incompressible data grows a little:
+    // bound a compressed frame by the whole message so far, plus 1/8 and
+    // the block overhead.
+    let wire_len = |p: &Peer, n: usize| {
+        if compressing(p) { n + n / 8 + 64 } else { n }
+    };
+    let whole_ok = |p: &Peer, n: usize| wire_len(p, n) <= max_frame && n <= max_message;
     match op {
         Op::Text(end, text) => {
             let p = &mut ends[index(*end)];
-            if whole_ok(text.len()) && p.conn.send_text(text).is_ok() {
+            if whole_ok(p, text.len()) && p.conn.send_text(text).is_ok() {
                 p.sent.push_back(Sent::Text(text.clone()));
             }
         }
         Op::Binary(end, data) => {
             let p = &mut ends[index(*end)];
-            if whole_ok(data.len()) && p.conn.send_binary(data).is_ok() {
+            if whole_ok(p, data.len()) && p.conn.send_binary(data).is_ok() {
                 p.sent.push_back(Sent::Binary(data.clone()));
             }
         }
@@ -766,7 +795,8 @@ fn apply_op(ends: &mut [Peer; 2], config: &Config, op: &Op) {
                 .as_ref()
                 .map_or((0, 0), |(_, bytes, frames)| (bytes.len(), *frames));
             let frames_needed = frames + 1 + usize::from(!*fin);
-            let fits = data.len() <= max_frame
+            let fits = wire_len(p, sofar + data.len()) <= max_frame
+                && data.len() <= max_frame
                 && sofar + data.len() <= max_message
                 && frames_needed <= config.max_fragments();
             if fits && p.conn.send_fragment(kind, data, *fin).is_ok() {
@@ -925,6 +955,14 @@ fn receive_events(ends: &mut [Peer; 2], to: usize, bytes: &[u8], eof: bool) {
 /// big-endian `u16` whose top bit ends the message and whose low 15 bits are
 /// the length of the payload that follows.
 ///
+/// With bit 6 of the switches set, the frames go to a server [`Connection`]
+/// that negotiated permessage-deflate (the window, context takeover and
+/// memory policy from the switches, the limit as its `max_message_size`),
+/// as masked frames of compressed messages (RSV1 on each first frame; bit 5
+/// picks text or binary; bit 7 cuts the stream in small chunks): checked
+/// like [`server_stream`], and the only errors allowed are 1009 (too large
+/// once inflated), 1007 (corrupt data or text that is not UTF-8) and 1006.
+///
 /// In the raw mode the frames are arbitrary compressed data: the output
 /// never exceeds the limit (nor its buffer about twice the limit), and after
 /// an error the decompressor stays failed. In the round-trip mode the frames
@@ -944,6 +982,9 @@ pub fn inflate(data: &[u8]) {
     let config = DeflateConfig::default().with_release_idle_memory(switches & 16 != 0);
     let max_total = usize::from(u16::from_be_bytes([b(1), b(2)])) + 1;
     let messages = split_messages(data.get(3..).unwrap_or_default());
+    if switches & 64 != 0 {
+        return inflate_connection(switches, max_total, &messages);
+    }
     let mut rx = Decompressor::new(direction, &config);
     if switches & 32 == 0 {
         let mut failed = false;
@@ -985,6 +1026,86 @@ pub fn inflate(data: &[u8]) {
             assert_eq!(out, plain, "round trip");
         }
     }
+}
+
+/// The `inflate` target's connection mode.
+#[cfg(feature = "deflate")]
+fn inflate_connection(switches: u8, max_total: usize, messages: &[Vec<&[u8]>]) {
+    use crate::deflate::DeflateConfig;
+
+    let mut offer = String::from("permessage-deflate");
+    if switches & 8 != 0 {
+        offer.push_str("; client_no_context_takeover");
+    }
+    let bits = 8 + (switches & 7);
+    if bits > 8 {
+        offer.push_str("; client_max_window_bits=");
+        offer.push_str(&bits.to_string());
+    }
+    let mut stream = Vec::from(
+        &b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+Sec-WebSocket-Extensions: "[..],
+    );
+    stream.extend_from_slice(offer.as_bytes());
+    stream.extend_from_slice(b"\r\n\r\n");
+    let opcode = if switches & 32 != 0 { 0x1 } else { 0x2 };
+    let key = [0x5A, 0xA5, 0x3C, 0xC3];
+    for frames in messages {
+        for (i, payload) in frames.iter().enumerate() {
+            let fin = if i + 1 == frames.len() { 0x80 } else { 0 };
+            let first = if i == 0 { 0x40 | opcode } else { 0 };
+            let header = FrameHeader {
+                fin: fin != 0,
+                rsv: (first >> 4) & 7,
+                opcode: OpCode::from_u8(first & 0xF).expect("data opcode"),
+                mask: Some(key),
+                payload_len: payload.len() as u64,
+            };
+            let mut head = [0u8; MAX_HEADER_LEN];
+            let n = header.encode(&mut head);
+            stream.extend_from_slice(&head[..n]);
+            let at = stream.len();
+            stream.extend_from_slice(payload);
+            crate::frame::apply_mask(&mut stream[at..], key, 0);
+        }
+    }
+    let config = Config::default()
+        .with_max_message_size(max_total)
+        .and_then(|c| c.with_max_frame_size(1 << 15))
+        .expect("limits in range")
+        .with_origin_policy(OriginPolicy::Any)
+        .with_deflate(DeflateConfig::default().with_release_idle_memory(switches & 16 != 0));
+    let params = StreamParams {
+        config,
+        max_chunk: if switches & 128 != 0 { 64 } else { 1 << 16 },
+        seed: u32::try_from(max_total).unwrap_or(1) | 1,
+        drain_output: true,
+        valid_response: false,
+        deflate_response: false,
+    };
+    let mut conn = Connection::server(params.config.clone());
+    let mut seen = Seen::default();
+    let wire = run_stream(&mut conn, &params, &stream, &mut seen);
+    assert!(
+        conn.deflate_params().is_some(),
+        "a valid offer was declined: {offer}"
+    );
+    assert!(
+        matches!(
+            seen.error,
+            None | Some(
+                ProtocolError::AbnormalClosure
+                    | ProtocolError::MessageTooLarge
+                    | ProtocolError::InvalidCompressedData
+                    | ProtocolError::InvalidUtf8
+            )
+        ),
+        "{seen:?}"
+    );
+    let head_end = find_head_end(&wire).expect("a 101");
+    assert!(wire.starts_with(b"HTTP/1.1 101 "));
+    check_frames(&wire[head_end..], false, &seen);
 }
 
 /// Splits `data` into messages of frames: each frame a big-endian `u16`

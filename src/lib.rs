@@ -90,6 +90,8 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(feature = "std")]
+pub mod blocking;
 mod config;
 mod connection;
 #[cfg(feature = "deflate")]

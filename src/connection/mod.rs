@@ -6,16 +6,15 @@ mod sender;
 
 use alloc::boxed::Box;
 
+use opening::Opening;
 pub use opening::{Accept, HandshakeResponse};
-use opening::{Opening, failed};
 use reader::{RawEvent, Reader};
 pub use sender::Sender;
 
 use crate::config::Config;
 use crate::error::{ProtocolError, UsageError};
 use crate::handshake::{
-    ClientRequest, HandshakeError, HandshakeRequest, RequestParser, ResponseParser, generate_key,
-    write_accept_response, write_error_response, write_reject_response,
+    ClientRequest, HandshakeRequest, RequestParser, ResponseParser, generate_key,
 };
 use crate::mask_source::MaskSource;
 use crate::message::{CloseCode, CloseFrame, Message, MessageKind};
@@ -100,6 +99,8 @@ pub struct Connection {
     opening: Opening,
     /// The 101 arrived and [`Event::Connected`] has not been reported yet.
     announce_connected: bool,
+    #[cfg(feature = "deflate")]
+    deflate_params: Option<crate::deflate::PmdParams>,
 }
 
 impl core::fmt::Debug for Connection {
@@ -148,6 +149,23 @@ impl Connection {
         config: Config,
         masks: impl MaskSource + 'static,
     ) -> Result<Self, UsageError> {
+        #[cfg(feature = "deflate")]
+        let offered;
+        #[cfg(feature = "deflate")]
+        let request = {
+            let already = request
+                .extensions()
+                .iter()
+                .any(|e| e.is(crate::deflate::EXTENSION_NAME));
+            offered = match crate::deflate::client_offer(config.deflate()) {
+                Some(offer) if !already => request
+                    .clone()
+                    .extensions_header(&offer)
+                    .map_err(|_| UsageError::InvalidHeader)?,
+                _ => request.clone(),
+            };
+            &offered
+        };
         let mut conn = Self::new(Role::Client, config, Some(Box::new(masks)), false);
         let key = generate_key(conn.sender.random_key_bytes());
         request
@@ -192,6 +210,8 @@ impl Connection {
             sender: Sender::new(role, masks, open),
             opening: Opening::Done,
             announce_connected: false,
+            #[cfg(feature = "deflate")]
+            deflate_params: None,
         }
     }
 
@@ -338,152 +358,6 @@ impl Connection {
                 sender.fail(&error);
                 Err(error)
             }
-        }
-    }
-
-    /// Runs the opening handshake on the input so far. `Ok(true)` when an
-    /// event is ready (the request for the application, or the 101), or the
-    /// handshake is over and frames may follow.
-    fn advance_opening(&mut self) -> Result<bool, ProtocolError> {
-        let limits = self.config.handshake_limits();
-        loop {
-            match &mut self.opening {
-                Opening::Done | Opening::Answered(_) => return Ok(true),
-                // Already handed out: no more events until accept or reject.
-                Opening::AwaitDecision(_) => return Ok(false),
-                Opening::AwaitRequest(parser) => {
-                    let parsed = match parser.parse(self.reader.input(), limits) {
-                        Ok(Some(parsed)) => parsed,
-                        Ok(None) => return self.handshake_needs_more(),
-                        Err(e) => return Err(self.refuse(e)),
-                    };
-                    let (request, used) = parsed;
-                    self.reader.consume(used);
-                    match request.validate(self.config.origin_policy()) {
-                        Ok(request) => {
-                            self.opening = Opening::AwaitDecision(request);
-                            return Ok(true);
-                        }
-                        Err(e) => return Err(self.refuse(e)),
-                    }
-                }
-                Opening::AwaitResponse {
-                    parser,
-                    request,
-                    key,
-                } => {
-                    let (response, used) = match parser.parse(self.reader.input(), limits) {
-                        Ok(Some(parsed)) => parsed,
-                        Ok(None) => return self.handshake_needs_more(),
-                        Err(e) => return Err(failed(e)),
-                    };
-                    self.reader.consume(used);
-                    if response.status() != 101 {
-                        let body_len = response.body_len(limits);
-                        self.opening = Opening::CollectBody { response, body_len };
-                        continue;
-                    }
-                    let negotiated = response.validate(request, key).map_err(failed)?;
-                    self.opening = Opening::Answered(HandshakeResponse::new(response, negotiated));
-                    self.sender.set_open();
-                    self.announce_connected = true;
-                    return Ok(true);
-                }
-                Opening::CollectBody { body_len, .. } => {
-                    let input_len = self.reader.input().len();
-                    if input_len < *body_len && !self.reader.at_eof() {
-                        return Ok(false);
-                    }
-                    let take = input_len.min(*body_len);
-                    let mut status = 0;
-                    if let Opening::CollectBody { mut response, .. } =
-                        core::mem::replace(&mut self.opening, Opening::Done)
-                    {
-                        response.set_body(&self.reader.input()[..take]);
-                        status = response.status();
-                        self.opening = Opening::Answered(HandshakeResponse::new(
-                            response,
-                            crate::handshake::Negotiated::default(),
-                        ));
-                    }
-                    self.reader.consume(take);
-                    return Err(failed(HandshakeError::UnexpectedStatus { status }));
-                }
-            }
-        }
-    }
-
-    fn handshake_needs_more(&self) -> Result<bool, ProtocolError> {
-        if self.reader.at_eof() {
-            Err(ProtocolError::AbnormalClosure)
-        } else {
-            Ok(false)
-        }
-    }
-
-    /// Server: answers an invalid request with its HTTP error response.
-    fn refuse(&mut self, error: HandshakeError) -> ProtocolError {
-        write_error_response(self.sender.raw_output(), &error);
-        self.opening = Opening::Done;
-        failed(error)
-    }
-
-    /// Server: accepts the handshake request handed out by
-    /// [`Event::Handshake`]: the 101 response goes to the output and the
-    /// connection is open. Frames the client sent right after its request
-    /// are processed by the next [`next_event`](Self::next_event).
-    pub fn accept(&mut self, accept: Accept<'_>) -> Result<(), UsageError> {
-        let Opening::AwaitDecision(request) = &self.opening else {
-            return Err(UsageError::NoHandshakePending);
-        };
-        if let Some(protocol) = accept.protocol
-            && !request.protocols().iter().any(|p| p == protocol)
-        {
-            return Err(UsageError::ProtocolNotOffered);
-        }
-        let accept_key = request.accept_key();
-        write_accept_response(
-            self.sender.raw_output(),
-            &accept_key,
-            accept.protocol,
-            None,
-            &accept.headers,
-        )
-        .map_err(|_| UsageError::InvalidHeader)?;
-        self.opening = Opening::Done;
-        self.sender.set_open();
-        Ok(())
-    }
-
-    /// Server: refuses the handshake request handed out by
-    /// [`Event::Handshake`] with an HTTP `status` (400-599), extra headers and
-    /// a body. The connection is closed once the output is written.
-    pub fn reject(
-        &mut self,
-        status: u16,
-        headers: &[(&str, &str)],
-        body: &[u8],
-    ) -> Result<(), UsageError> {
-        if !matches!(self.opening, Opening::AwaitDecision(_)) {
-            return Err(UsageError::NoHandshakePending);
-        }
-        if !(400..=599).contains(&status) {
-            return Err(UsageError::InvalidHeader);
-        }
-        write_reject_response(self.sender.raw_output(), status, headers, body)
-            .map_err(|_| UsageError::InvalidHeader)?;
-        self.opening = Opening::Done;
-        self.sender.set_failed();
-        Ok(())
-    }
-
-    /// Client: the server's handshake response once it has arrived: the 101
-    /// (subprotocol, extensions, headers), or a refusal with its status,
-    /// headers and body.
-    pub fn handshake_response(&self) -> Option<&HandshakeResponse> {
-        match &self.opening {
-            Opening::Answered(response) => Some(response),
-            _ => None,
         }
     }
 

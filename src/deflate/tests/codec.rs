@@ -52,7 +52,7 @@ fn text(len: usize, seed: u32) -> Vec<u8> {
     while v.len() < len {
         state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
         v.extend_from_slice(WORDS[(state >> 16) as usize % WORDS.len()].as_bytes());
-        if state % 7 == 0 {
+        if state.is_multiple_of(7) {
             v.push((state >> 8) as u8);
         }
     }
