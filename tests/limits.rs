@@ -467,3 +467,42 @@ fn inflate_bomb_stops_at_the_limit() {
         out.capacity()
     );
 }
+
+/// The same bomb through a `Connection` that negotiated permessage-deflate:
+/// a 16 MiB message of zeros compressed to a few kilobytes fails with 1009
+/// at the message limit (1 MiB here) while it inflates; the reassembly
+/// buffer never holds much more than the limit.
+#[cfg(feature = "deflate")]
+#[test]
+fn compressed_bomb_through_a_connection_gets_1009() {
+    use wsmachine::{ClientRequest, OriginPolicy};
+    let limit = 1 << 20;
+    let mut client = Connection::client(
+        &ClientRequest::new("example.com", "/"),
+        Config::default(),
+        counter_masks(),
+    )
+    .unwrap();
+    let mut server = Connection::server(
+        Config::default()
+            .with_max_message_size(limit)
+            .unwrap()
+            .with_origin_policy(OriginPolicy::Any),
+    );
+    server.receive(&take_output(&mut client, usize::MAX));
+    assert_eq!(pump(&mut server), None);
+    client.receive(&take_output(&mut server, usize::MAX));
+    assert_eq!(pump(&mut client), None);
+    assert!(client.deflate_params().is_some() && server.deflate_params().is_some());
+    client.send_binary(&vec![0u8; 16 << 20]).unwrap();
+    let bomb = take_output(&mut client, usize::MAX);
+    assert!(bomb.len() < 64 * 1024, "{}", bomb.len());
+    server.receive(&bomb);
+    assert_eq!(pump(&mut server), Some(ProtocolError::MessageTooLarge));
+    assert_eq!(only_close_code(server.pending_output()), 1009);
+    assert!(
+        server.memory_usage() <= 2 * limit + 2 * bomb.len() + 64 * 1024,
+        "{} bytes held",
+        server.memory_usage()
+    );
+}
