@@ -98,6 +98,9 @@ mod connection;
 pub mod deflate;
 mod error;
 pub mod frame;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod handshake;
 mod mask_source;
 mod message;
