@@ -101,12 +101,7 @@ fn tungstenite(stream: &[u8], chunk: usize, count: usize) -> Seen {
     seen
 }
 
-fn fastwebsockets(
-    rt: &tokio::runtime::Runtime,
-    stream: &[u8],
-    chunk: usize,
-    count: usize,
-) -> Seen {
+fn fastwebsockets(rt: &tokio::runtime::Runtime, stream: &[u8], chunk: usize, count: usize) -> Seen {
     use fastwebsockets::{FragmentCollector, OpCode, Role, WebSocket};
     rt.block_on(async {
         let ws = WebSocket::after_handshake(MemStream::new(stream, chunk), Role::Server);

@@ -52,7 +52,9 @@ pub fn compare(runs: usize, fns: &mut [&mut dyn FnMut() -> u64]) -> Vec<Duration
         let start = ThreadTime::now();
         let expected = black_box(f());
         let once = start.elapsed().max(Duration::from_nanos(1));
-        let iters = (min_sample().as_secs_f64() / once.as_secs_f64()).ceil().max(1.0) as u32;
+        let iters = (min_sample().as_secs_f64() / once.as_secs_f64())
+            .ceil()
+            .max(1.0) as u32;
         plan.push((expected, iters, Vec::with_capacity(runs)));
     }
     for _ in 0..runs.max(1) {
@@ -252,10 +254,7 @@ impl<'a> MemStream<'a> {
     }
 
     fn read_into(&mut self, buf: &mut [u8]) -> usize {
-        let n = buf
-            .len()
-            .min(self.chunk)
-            .min(self.input.len() - self.pos);
+        let n = buf.len().min(self.chunk).min(self.input.len() - self.pos);
         buf[..n].copy_from_slice(&self.input[self.pos..self.pos + n]);
         self.pos += n;
         n
