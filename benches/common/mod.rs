@@ -380,6 +380,14 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .expect("tokio runtime")
 }
 
+/// A current-thread tokio runtime with I/O enabled, for a socket server.
+pub fn runtime_with_io() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .expect("tokio runtime")
+}
+
 /// XORs `buf` with a repeating 4-byte key: the plain loop of the "limit"
 /// rows, written for the compiler to vectorise (8 bytes at a time).
 pub fn xor_key(buf: &mut [u8], key: [u8; 4]) {
