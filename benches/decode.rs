@@ -117,12 +117,6 @@ fn fastwebsockets(rt: &tokio::runtime::Runtime, stream: &[u8], chunk: usize, cou
     })
 }
 
-/// wsmachine's time per message in one case (text and binary streams hold
-/// different message counts).
-struct Row {
-    time: Duration,
-}
-
 fn cell(bytes: usize, count: usize, time: Duration) -> String {
     format!(
         "{:.0} MiB/s, {:.2} M msg/s",
@@ -143,7 +137,7 @@ fn main() {
         "Ratios: `wsm` is wsmachine with `read_buf`+`filled` (one copy out of the transport, as the peers make); \
          `recv` is wsmachine with `receive` from a caller buffer (one copy more). `/limit` = throughput / copy+XOR limit.\n"
     );
-    let mut summary = Vec::new();
+    let mut overheads = Vec::new();
     for kind in [Payload::Binary, Payload::Ascii, Payload::Mixed] {
         for size in SIZES {
             let name = format!("{} {}", kind.name(), size_name(size));
@@ -152,16 +146,28 @@ fn main() {
             }
             let count = message_count_for(kind, size);
             let stream = masked_stream(kind, size, count);
+            // Text is compared with binary of the same size and count, in the
+            // same rounds (wsmachine only).
+            let reference =
+                (kind != Payload::Binary).then(|| masked_stream(Payload::Binary, size, count));
             let payload_bytes = size * count;
             println!(
                 "## {name} x {count} ({:.1} MiB payload, {:.1} MiB on the wire)\n",
                 payload_bytes as f64 / (1 << 20) as f64,
                 stream.len() as f64 / (1 << 20) as f64
             );
+            let text_column = if reference.is_some() {
+                " wsm text over binary |"
+            } else {
+                ""
+            };
             println!(
-                "| reads | limit (copy+XOR) | wsmachine read_buf | wsmachine receive | tungstenite | fastwebsockets | wsm/tungstenite | wsm/fastwebsockets | wsm/limit | recv/tungstenite | recv/fastwebsockets |"
+                "| reads | limit (copy+XOR) | wsmachine read_buf | wsmachine receive | tungstenite | fastwebsockets | wsm/tungstenite | wsm/fastwebsockets | wsm/limit | recv/tungstenite | recv/fastwebsockets |{text_column}"
             );
-            println!("|---|---|---|---|---|---|---|---|---|---|---|");
+            println!(
+                "|---|---|---|---|---|---|---|---|---|---|---|{}",
+                if reference.is_some() { "---|" } else { "" }
+            );
             for (read, read_name) in READS {
                 let chunk = read.min(stream.len());
                 let mut scratch = vec![0u8; chunk];
@@ -177,24 +183,36 @@ fn main() {
                 };
                 let mut scratch2 = vec![0u8; chunk];
                 let mut user_buf = vec![0u8; chunk];
-                let times = compare(
-                    runs,
-                    &mut [
-                        &mut || limit_pass(&stream, chunk, &mut scratch, false),
-                        &mut || limit_pass(&stream, chunk, &mut scratch2, true),
-                        &mut || check(wsm_read_buf(&stream, chunk)),
-                        &mut || check(wsm_receive(&stream, chunk, &mut user_buf)),
-                        &mut || check(tungstenite(&stream, chunk, count)),
-                        &mut || check(fastwebsockets(&rt, &stream, chunk, count)),
-                    ],
-                );
-                let [copy_then_xor, fused, rbuf, recv, tung, fws] = times[..] else {
-                    unreachable!()
+                let mut limit_a = || limit_pass(&stream, chunk, &mut scratch, false);
+                let mut limit_b = || limit_pass(&stream, chunk, &mut scratch2, true);
+                let mut wsm_a = || check(wsm_read_buf(&stream, chunk));
+                let mut wsm_b = || check(wsm_receive(&stream, chunk, &mut user_buf));
+                let mut tung = || check(tungstenite(&stream, chunk, count));
+                let mut fws = || check(fastwebsockets(&rt, &stream, chunk, count));
+                let mut binary_ref = || {
+                    let seen = wsm_read_buf(reference.as_deref().unwrap_or(&stream), chunk);
+                    assert_eq!(seen.messages, count, "{name}: reference message count");
+                    seen.sum()
                 };
+                let mut fns: Vec<&mut dyn FnMut() -> u64> = vec![
+                    &mut limit_a,
+                    &mut limit_b,
+                    &mut wsm_a,
+                    &mut wsm_b,
+                    &mut tung,
+                    &mut fws,
+                ];
+                if reference.is_some() {
+                    fns.push(&mut binary_ref);
+                }
+                let times = compare(runs, &mut fns);
+                let (copy_then_xor, fused, rbuf, recv, tung, fws) =
+                    (times[0], times[1], times[2], times[3], times[4], times[5]);
                 let limit = copy_then_xor.min(fused);
                 let ratio = |a: Duration, b: Duration| b.as_secs_f64() / a.as_secs_f64();
+                let over = times.get(6).map(|&bin| 100.0 * (ratio(bin, rbuf) - 1.0));
                 println!(
-                    "| {read_name} | {} | {} | {} | {} | {} | {:.2}x | {:.2}x | {:.0}% | {:.2}x | {:.2}x |",
+                    "| {read_name} | {} | {} | {} | {} | {} | {:.2}x | {:.2}x | {:.0}% | {:.2}x | {:.2}x |{}",
                     cell(payload_bytes, count, limit),
                     cell(payload_bytes, count, rbuf),
                     cell(payload_bytes, count, recv),
@@ -205,49 +223,34 @@ fn main() {
                     100.0 * ratio(rbuf, limit),
                     ratio(recv, tung),
                     ratio(recv, fws),
+                    over.map(|o| format!(" {o:+.1}% |")).unwrap_or_default(),
                 );
-                summary.push((
-                    kind,
-                    size,
-                    read_name,
-                    Row {
-                        time: rbuf / count as u32,
-                    },
-                    recv,
-                ));
+                if let Some(over) = over {
+                    overheads.push((kind, size, read_name, over));
+                }
             }
             println!();
         }
     }
-    // Text overhead over binary, per size and read size, for wsmachine.
-    let binary: Vec<_> = summary
-        .iter()
-        .filter(|s| s.0 == Payload::Binary)
-        .map(|s| ((s.1, s.2), s.3.time))
-        .collect();
-    if summary.iter().any(|s| s.0 != Payload::Binary) && !binary.is_empty() {
-        println!("## wsmachine (read_buf): text decode time over binary\n");
+    if !overheads.is_empty() {
+        println!(
+            "## wsmachine (read_buf): text decode time over binary (same sizes and counts, same rounds)\n"
+        );
         println!("| size | reads | text ASCII | text mixed UTF-8 |");
         println!("|---|---|---|---|");
-        for ((size, read), bin) in &binary {
-            let over = |kind: Payload| {
-                summary
-                    .iter()
-                    .find(|s| s.0 == kind && s.1 == *size && s.2 == *read)
-                    .map(|s| {
-                        format!(
-                            "{:+.1}%",
-                            100.0 * (s.3.time.as_secs_f64() / bin.as_secs_f64() - 1.0)
-                        )
-                    })
-                    .unwrap_or_else(|| "-".into())
-            };
-            println!(
-                "| {} | {read} | {} | {} |",
-                size_name(*size),
-                over(Payload::Ascii),
-                over(Payload::Mixed)
-            );
+        for size in SIZES {
+            for (_, read) in READS {
+                let find = |kind: Payload| {
+                    overheads
+                        .iter()
+                        .find(|o| o.0 == kind && o.1 == size && o.2 == read)
+                        .map_or_else(|| "-".to_owned(), |o| format!("{:+.1}%", o.3))
+                };
+                let (ascii, mixed) = (find(Payload::Ascii), find(Payload::Mixed));
+                if ascii != "-" || mixed != "-" {
+                    println!("| {} | {read} | {ascii} | {mixed} |", size_name(size));
+                }
+            }
         }
     }
 }
