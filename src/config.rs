@@ -1,6 +1,7 @@
 //! Limits and switches for a [`Connection`](crate::Connection).
 
 use crate::error::ConfigError;
+use crate::handshake::{HandshakeLimits, OriginPolicy};
 
 /// A connection's limits and protocol switches.
 ///
@@ -22,6 +23,11 @@ pub struct Config {
     max_message_size: usize,
     max_fragments: usize,
     auto_pong: bool,
+    max_handshake_bytes: usize,
+    max_headers: usize,
+    origin_policy: OriginPolicy,
+    #[cfg(feature = "deflate")]
+    deflate: crate::deflate::DeflateConfig,
 }
 
 /// The largest limit accepted: the address space of a 32-bit target stays
@@ -35,6 +41,11 @@ impl Default for Config {
             max_message_size: 64 << 20,
             max_fragments: 1 << 17,
             auto_pong: true,
+            max_handshake_bytes: 8 * 1024,
+            max_headers: 64,
+            origin_policy: OriginPolicy::SameHost,
+            #[cfg(feature = "deflate")]
+            deflate: crate::deflate::DeflateConfig::default(),
         }
     }
 }
@@ -73,6 +84,77 @@ impl Config {
     /// (default `true`). Only the pong for the latest ping is kept owed.
     pub const fn auto_pong(&self) -> bool {
         self.auto_pong
+    }
+
+    /// Largest opening handshake (request or response head), in bytes
+    /// (default 8 KiB). Over it a server answers 431.
+    pub const fn max_handshake_bytes(&self) -> usize {
+        self.max_handshake_bytes
+    }
+
+    /// Most header lines in the opening handshake (default 64). Over it a
+    /// server answers 431.
+    pub const fn max_headers(&self) -> usize {
+        self.max_headers
+    }
+
+    /// Which `Origin`s a server accepts (default [`OriginPolicy::SameHost`]:
+    /// a browser page from another host is refused with 403).
+    pub const fn origin_policy(&self) -> &OriginPolicy {
+        &self.origin_policy
+    }
+
+    pub(crate) fn handshake_limits(&self) -> HandshakeLimits {
+        HandshakeLimits {
+            max_bytes: self.max_handshake_bytes,
+            max_headers: self.max_headers,
+        }
+    }
+
+    /// Sets [`max_handshake_bytes`](Self::max_handshake_bytes); 256 bytes to 1 MiB.
+    pub fn with_max_handshake_bytes(mut self, bytes: usize) -> Result<Self, ConfigError> {
+        if bytes < 256 {
+            return Err(ConfigError::LimitTooSmall("max_handshake_bytes"));
+        }
+        if bytes > 1 << 20 {
+            return Err(ConfigError::LimitTooLarge("max_handshake_bytes"));
+        }
+        self.max_handshake_bytes = bytes;
+        Ok(self)
+    }
+
+    /// Sets [`max_headers`](Self::max_headers); 8 to 1024.
+    pub fn with_max_headers(mut self, count: usize) -> Result<Self, ConfigError> {
+        if count < 8 {
+            return Err(ConfigError::LimitTooSmall("max_headers"));
+        }
+        if count > 1024 {
+            return Err(ConfigError::LimitTooLarge("max_headers"));
+        }
+        self.max_headers = count;
+        Ok(self)
+    }
+
+    /// What permessage-deflate a client offers and a server accepts
+    /// (default: enabled, both windows 15, context takeover both ways, level
+    /// 6, messages under 64 bytes sent uncompressed).
+    #[cfg(feature = "deflate")]
+    pub const fn deflate(&self) -> &crate::deflate::DeflateConfig {
+        &self.deflate
+    }
+
+    /// Sets [`deflate`](Self::deflate); `DeflateConfig::default().with_enabled(false)`
+    /// turns compression off.
+    #[cfg(feature = "deflate")]
+    pub fn with_deflate(mut self, deflate: crate::deflate::DeflateConfig) -> Self {
+        self.deflate = deflate;
+        self
+    }
+
+    /// Sets [`origin_policy`](Self::origin_policy).
+    pub fn with_origin_policy(mut self, policy: OriginPolicy) -> Self {
+        self.origin_policy = policy;
+        self
     }
 
     /// Sets [`max_frame_size`](Self::max_frame_size); 1 byte to 1 TiB.

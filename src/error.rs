@@ -9,6 +9,7 @@
 use core::fmt;
 
 use crate::frame::HeaderError;
+use crate::handshake::HandshakeError;
 use crate::message::CloseCode;
 
 /// The peer broke RFC 6455, sent more than the configured limits allow, or
@@ -49,6 +50,15 @@ pub enum ProtocolError {
     TooManyFragments,
     /// The byte stream ended without a close frame (abnormal closure, 1006).
     AbnormalClosure,
+    /// Compressed data (permessage-deflate) that does not inflate (1007).
+    InvalidCompressedData,
+    /// The server's permessage-deflate response was not acceptable
+    /// (RFC 7692 section 7.1: the client must fail the connection; 1002).
+    BadExtensionResponse,
+    /// The opening handshake failed. On a server, the HTTP error response
+    /// ([`http_status`](Self::http_status)) is already in the output; no
+    /// close frame is ever sent for it.
+    Handshake(HandshakeError),
 }
 
 impl ProtocolError {
@@ -57,12 +67,21 @@ impl ProtocolError {
     /// sent; every other code was written to the output in a close frame.
     pub const fn close_code(&self) -> CloseCode {
         match self {
-            Self::InvalidUtf8 => CloseCode::INVALID_PAYLOAD,
+            Self::InvalidUtf8 | Self::InvalidCompressedData => CloseCode::INVALID_PAYLOAD,
             Self::FrameTooLarge | Self::MessageTooLarge | Self::TooManyFragments => {
                 CloseCode::MESSAGE_TOO_BIG
             }
             Self::AbnormalClosure => CloseCode::ABNORMAL,
             _ => CloseCode::PROTOCOL_ERROR,
+        }
+    }
+
+    /// For a failed opening handshake, the HTTP status that describes it
+    /// (the one a server wrote, or the one a client received).
+    pub const fn http_status(&self) -> Option<u16> {
+        match self {
+            Self::Handshake(e) => Some(e.http_status()),
+            _ => None,
         }
     }
 }
@@ -107,6 +126,11 @@ impl fmt::Display for ProtocolError {
                 f.write_str("message exceeds the configured maximum number of fragments")
             }
             Self::AbnormalClosure => f.write_str("connection ended without a close frame"),
+            Self::InvalidCompressedData => f.write_str("compressed payload does not inflate"),
+            Self::BadExtensionResponse => {
+                f.write_str("unacceptable permessage-deflate parameters in the response")
+            }
+            Self::Handshake(e) => return write!(f, "opening handshake failed: {e}"),
         }
         .and_then(|()| write!(f, " (close code {})", self.close_code()))
     }
@@ -138,6 +162,12 @@ pub enum UsageError {
     NoMessageInProgress,
     /// Text fragments that do not form valid UTF-8.
     InvalidUtf8,
+    /// `accept` or `reject` without a handshake request waiting for an answer.
+    NoHandshakePending,
+    /// `accept` chose a subprotocol the client did not offer.
+    ProtocolNotOffered,
+    /// A header name or value that cannot be sent (CR, LF, or reserved).
+    InvalidHeader,
 }
 
 impl fmt::Display for UsageError {
@@ -153,6 +183,9 @@ impl fmt::Display for UsageError {
                 f.write_str("no fragmented message of this kind is being sent")
             }
             Self::InvalidUtf8 => f.write_str("text fragments are not valid UTF-8"),
+            Self::NoHandshakePending => f.write_str("no handshake request awaits an answer"),
+            Self::ProtocolNotOffered => f.write_str("the client did not offer that subprotocol"),
+            Self::InvalidHeader => f.write_str("invalid or reserved header name or value"),
         }
     }
 }
@@ -167,6 +200,8 @@ pub enum ConfigError {
     ZeroLimit(&'static str),
     /// A limit above what the engine supports.
     LimitTooLarge(&'static str),
+    /// A limit below what a working connection needs.
+    LimitTooSmall(&'static str),
 }
 
 impl fmt::Display for ConfigError {
@@ -174,6 +209,7 @@ impl fmt::Display for ConfigError {
         match self {
             Self::ZeroLimit(name) => write!(f, "{name} must be at least 1"),
             Self::LimitTooLarge(name) => write!(f, "{name} is larger than supported"),
+            Self::LimitTooSmall(name) => write!(f, "{name} is too small to be useful"),
         }
     }
 }

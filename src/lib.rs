@@ -90,6 +90,8 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(feature = "std")]
+pub mod blocking;
 mod config;
 mod connection;
 #[cfg(feature = "deflate")]
@@ -102,8 +104,9 @@ mod message;
 pub mod utf8;
 
 pub use config::Config;
-pub use connection::{Connection, Event, Role, Sender, State};
+pub use connection::{Accept, Connection, Event, HandshakeResponse, Role, Sender, State};
 pub use error::{ConfigError, ProtocolError, UsageError};
+pub use handshake::{ClientRequest, HandshakeError, HandshakeRequest, OriginPolicy};
 pub use mask_source::MaskSource;
 #[cfg(feature = "std")]
 pub use mask_source::OsRandom;

@@ -69,12 +69,12 @@ impl Utf8Validator {
             }
             bytes = &bytes[take..];
         }
-        match core::str::from_utf8(bytes) {
-            Ok(_) => Ok(()),
+        match check(bytes) {
+            Ok(()) => Ok(()),
             // `error_len() == None`: the input ends inside a character whose
             // bytes so far are a valid prefix; keep them for the next piece.
-            Err(e) if e.error_len().is_none() => {
-                let tail = &bytes[e.valid_up_to()..];
+            Err((valid_up_to, None)) => {
+                let tail = &bytes[valid_up_to..];
                 self.pending[..tail.len()].copy_from_slice(tail);
                 self.pending_len = tail.len() as u8;
                 Ok(())
@@ -93,6 +93,34 @@ impl Utf8Validator {
     pub fn reset(&mut self) {
         self.pending_len = 0;
     }
+}
+
+/// `core::str::from_utf8`'s verdict (with the same error positions), by
+/// simdutf8 when the `simd-utf8` feature is on.
+#[inline]
+fn check(bytes: &[u8]) -> Result<(), (usize, Option<usize>)> {
+    #[cfg(feature = "simd-utf8")]
+    {
+        if simdutf8::basic::from_utf8(bytes).is_ok() {
+            return Ok(());
+        }
+        simdutf8::compat::from_utf8(bytes)
+            .map(|_| ())
+            .map_err(|e| (e.valid_up_to(), e.error_len()))
+    }
+    #[cfg(not(feature = "simd-utf8"))]
+    core::str::from_utf8(bytes)
+        .map(|_| ())
+        .map_err(|e| (e.valid_up_to(), e.error_len()))
+}
+
+/// Validates a whole payload and returns it as text.
+#[inline]
+pub(crate) fn to_str(bytes: &[u8]) -> Result<&str, Utf8Error> {
+    #[cfg(feature = "simd-utf8")]
+    return simdutf8::basic::from_utf8(bytes).map_err(|_| Utf8Error);
+    #[cfg(not(feature = "simd-utf8"))]
+    core::str::from_utf8(bytes).map_err(|_| Utf8Error)
 }
 
 /// The length of the sequence a lead byte starts. Only called on the first

@@ -1,15 +1,21 @@
 //! The connection state machine: one [`Connection`] type for both roles.
 
+mod opening;
 mod reader;
 mod sender;
 
 use alloc::boxed::Box;
 
+use opening::Opening;
+pub use opening::{Accept, HandshakeResponse};
 use reader::{RawEvent, Reader};
 pub use sender::Sender;
 
 use crate::config::Config;
 use crate::error::{ProtocolError, UsageError};
+use crate::handshake::{
+    ClientRequest, HandshakeRequest, RequestParser, ResponseParser, generate_key,
+};
 use crate::mask_source::MaskSource;
 use crate::message::{CloseCode, CloseFrame, Message, MessageKind};
 
@@ -43,6 +49,12 @@ pub enum State {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event<'a> {
+    /// Server: a client's opening handshake request, valid by RFC 6455 and
+    /// the origin policy. Answer it with [`Connection::accept`] or
+    /// [`Connection::reject`]; until then no further events come.
+    Handshake(&'a HandshakeRequest),
+    /// Client: the server accepted the handshake (101); the connection is open.
+    Connected(&'a HandshakeResponse),
     /// A complete text or binary message.
     Message(Message<'a>),
     /// A ping; with [`Config::auto_pong`] on, its pong is already queued.
@@ -84,6 +96,11 @@ pub struct Connection {
     config: Config,
     reader: Reader,
     sender: Sender,
+    opening: Opening,
+    /// The 101 arrived and [`Event::Connected`] has not been reported yet.
+    announce_connected: bool,
+    #[cfg(feature = "deflate")]
+    deflate_params: Option<crate::deflate::PmdParams>,
 }
 
 impl core::fmt::Debug for Connection {
@@ -97,6 +114,71 @@ impl core::fmt::Debug for Connection {
 }
 
 impl Connection {
+    /// A server that starts by reading the client's HTTP/1.1 opening
+    /// handshake; [`next_event`](Self::next_event) hands it out as
+    /// [`Event::Handshake`] once it is complete and valid.
+    ///
+    /// ```
+    /// use wsmachine::{Accept, Config, Connection, Event, State};
+    /// let mut server = Connection::server(Config::default());
+    /// server.receive(b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    ///     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    ///     Sec-WebSocket-Version: 13\r\n\r\n");
+    /// let Some(Event::Handshake(request)) = server.next_event()? else { panic!() };
+    /// assert_eq!(request.path(), "/chat");
+    /// server.accept(Accept::new())?;
+    /// assert_eq!(server.state(), State::Open);
+    /// assert!(server.pending_output().starts_with(b"HTTP/1.1 101 Switching Protocols\r\n"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn server(config: Config) -> Self {
+        let mut conn = Self::new(Role::Server, config, None, false);
+        conn.opening = Opening::AwaitRequest(RequestParser::new());
+        conn
+    }
+
+    /// A client whose opening handshake `request` (with a fresh random
+    /// `Sec-WebSocket-Key` from `masks`) is already in the output.
+    /// [`next_event`](Self::next_event) reports [`Event::Connected`] once the
+    /// server's 101 arrives and checks out.
+    ///
+    /// Fails with [`UsageError::InvalidHeader`] if the request carries a
+    /// header that cannot be sent.
+    pub fn client(
+        request: &ClientRequest,
+        config: Config,
+        masks: impl MaskSource + 'static,
+    ) -> Result<Self, UsageError> {
+        #[cfg(feature = "deflate")]
+        let offered;
+        #[cfg(feature = "deflate")]
+        let request = {
+            let already = request
+                .extensions()
+                .iter()
+                .any(|e| e.is(crate::deflate::EXTENSION_NAME));
+            offered = match crate::deflate::client_offer(config.deflate()) {
+                Some(offer) if !already => request
+                    .clone()
+                    .extensions_header(&offer)
+                    .map_err(|_| UsageError::InvalidHeader)?,
+                _ => request.clone(),
+            };
+            &offered
+        };
+        let mut conn = Self::new(Role::Client, config, Some(Box::new(masks)), false);
+        let key = generate_key(conn.sender.random_key_bytes());
+        request
+            .write_request(&key, conn.sender.raw_output())
+            .map_err(|_| UsageError::InvalidHeader)?;
+        conn.opening = Opening::AwaitResponse {
+            parser: ResponseParser::new(),
+            request: request.clone(),
+            key,
+        };
+        Ok(conn)
+    }
+
     /// A server-side connection that is already open: the opening handshake
     /// happened elsewhere (an existing HTTP server, or HTTP/2 extended
     /// CONNECT, RFC 8441).
@@ -126,6 +208,10 @@ impl Connection {
             config,
             reader: Reader::default(),
             sender: Sender::new(role, masks, open),
+            opening: Opening::Done,
+            announce_connected: false,
+            #[cfg(feature = "deflate")]
+            deflate_params: None,
         }
     }
 
@@ -162,6 +248,7 @@ impl Connection {
     /// the same events. Call [`next_event`](Self::next_event) until it
     /// returns `None` before feeding more, so that at most one partial frame
     /// is held. Bytes after the peer's close frame are ignored.
+    #[inline]
     pub fn receive(&mut self, data: &[u8]) {
         if !self.is_closed() {
             self.reader.receive(data);
@@ -171,11 +258,13 @@ impl Connection {
     /// Writable space of at least `min` bytes at the end of the input buffer,
     /// to read into directly (saving the copy that [`receive`](Self::receive)
     /// makes); report how much was read with [`filled`](Self::filled).
+    #[inline]
     pub fn read_buf(&mut self, min: usize) -> &mut [u8] {
         self.reader.spare(min.max(1))
     }
 
     /// Marks `n` bytes of [`read_buf`](Self::read_buf) as received.
+    #[inline]
     pub fn filled(&mut self, n: usize) {
         if !self.is_closed() {
             self.reader.filled(n);
@@ -198,6 +287,7 @@ impl Connection {
     /// A protocol error is returned once; the close frame it calls for is
     /// already queued in the output and the connection is closed. Every
     /// message completed before the offending bytes was delivered first.
+    #[inline]
     pub fn next_event(&mut self) -> Result<Option<Event<'_>>, ProtocolError> {
         Ok(self.next_event_with_sender()?.map(|(event, _)| event))
     }
@@ -217,11 +307,32 @@ impl Connection {
     /// assert_eq!(server.pending_output(), [0x81, 2, b'h', b'i']);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    #[inline]
     pub fn next_event_with_sender(
         &mut self,
     ) -> Result<Option<(Event<'_>, &mut Sender)>, ProtocolError> {
-        if self.sender.is_closed() || self.sender.state() == crate::State::Connecting {
+        if self.sender.is_closed() {
             return Ok(None);
+        }
+        if !matches!(self.opening, Opening::Done) {
+            match self.advance_opening() {
+                Ok(true) => {}
+                Ok(false) => return Ok(None),
+                Err(error) => {
+                    self.sender.fail(&error);
+                    return Err(error);
+                }
+            }
+            match &self.opening {
+                Opening::AwaitDecision(request) => {
+                    return Ok(Some((Event::Handshake(request), &mut self.sender)));
+                }
+                Opening::Answered(response) if self.announce_connected => {
+                    self.announce_connected = false;
+                    return Ok(Some((Event::Connected(response), &mut self.sender)));
+                }
+                _ => {}
+            }
         }
         let raw = match self
             .reader
@@ -269,6 +380,7 @@ impl Connection {
     }
 
     /// Sends a whole binary message.
+    #[inline]
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), UsageError> {
         self.sender.send_binary(data)
     }
@@ -306,12 +418,14 @@ impl Connection {
     // ---- output ----
 
     /// Bytes waiting to be written to the peer.
+    #[inline]
     pub fn pending_output(&self) -> &[u8] {
         self.sender.pending_output()
     }
 
     /// Marks the first `n` bytes of [`pending_output`](Self::pending_output)
     /// as written; partial writes are normal.
+    #[inline]
     pub fn advance_output(&mut self, n: usize) {
         self.sender.advance_output(n);
     }
@@ -327,7 +441,7 @@ fn message(kind: MessageKind, payload: &[u8]) -> Result<Event<'_>, ProtocolError
         MessageKind::Binary => Message::Binary(payload),
         // The one full UTF-8 check of a text message, which also yields the `&str`.
         MessageKind::Text => {
-            Message::Text(core::str::from_utf8(payload).map_err(|_| ProtocolError::InvalidUtf8)?)
+            Message::Text(crate::utf8::to_str(payload).map_err(|_| ProtocolError::InvalidUtf8)?)
         }
     }))
 }

@@ -41,6 +41,8 @@ struct PartialFrame {
     done: usize,
     /// Whether the payload is text to check as it arrives.
     text: bool,
+    /// The frame belongs to a compressed message (permessage-deflate).
+    compressed: bool,
 }
 
 /// A fragmented message being reassembled.
@@ -48,6 +50,7 @@ struct PartialFrame {
 struct Fragmented {
     kind: MessageKind,
     fragments: usize,
+    compressed: bool,
 }
 
 #[derive(Debug, Default)]
@@ -66,6 +69,9 @@ pub(super) struct Reader {
     /// Reserved bits the negotiated extensions define (RSV1 for
     /// permessage-deflate); any other set bit is a protocol error.
     pub(super) allowed_rsv: u8,
+    /// permessage-deflate, once negotiated.
+    #[cfg(feature = "deflate")]
+    pub(super) inflater: Option<crate::deflate::Decompressor>,
 }
 
 impl Reader {
@@ -95,6 +101,20 @@ impl Reader {
 
     pub(super) fn filled(&mut self, n: usize) {
         self.end = (self.end + n).min(self.buf.len());
+    }
+
+    /// Unconsumed input, for the handshake parsers.
+    pub(super) fn input(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    /// Drops the first `n` bytes of unconsumed input (a parsed handshake).
+    pub(super) fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.end);
+    }
+
+    pub(super) fn at_eof(&self) -> bool {
+        self.eof
     }
 
     pub(super) fn receive_eof(&mut self) {
@@ -166,10 +186,24 @@ impl Reader {
     }
 
     fn need_more(&mut self) -> Result<Option<RawEvent>, ProtocolError> {
-        if self.start == self.end && self.buf.len() > KEEP_CAPACITY {
-            self.buf = Vec::new();
-            self.start = 0;
-            self.end = 0;
+        if self.buf.len() > KEEP_CAPACITY {
+            let pending = self.end - self.start;
+            // What is left is at most a small frame in progress (often only
+            // part of a header): keep it in a small buffer, so a connection
+            // that once received a big message does not keep that memory
+            // while idle.
+            let small_frame = self
+                .frame
+                .is_none_or(|f| f.header_len + f.payload_len <= KEEP_CAPACITY);
+            if pending == 0 {
+                self.buf = Vec::new();
+                self.start = 0;
+                self.end = 0;
+            } else if small_frame && pending <= KEEP_CAPACITY {
+                self.buf = self.buf[self.start..self.end].to_vec();
+                self.start = 0;
+                self.end = pending;
+            }
         }
         if self.eof {
             return Err(ProtocolError::AbnormalClosure);
@@ -191,6 +225,14 @@ impl Reader {
         if header.rsv & !self.allowed_rsv != 0 {
             return Err(ProtocolError::ReservedBits);
         }
+        // RFC 7692 section 6.1: RSV1 marks the first frame of a compressed
+        // message; on a continuation or a control frame it means nothing and
+        // so fails the connection like any undefined reserved bit.
+        let rsv1 = header.rsv & 0b100 != 0;
+        if rsv1 && !matches!(header.opcode, OpCode::Text | OpCode::Binary) {
+            return Err(ProtocolError::ReservedBits);
+        }
+        let mut compressed = rsv1;
         // Section 5.1: "The server MUST close the connection upon receiving a
         // frame that is not masked"; "A client MUST close a connection if it
         // detects a masked frame."
@@ -214,7 +256,9 @@ impl Reader {
                 if fragmented.fragments > config.max_fragments() {
                     return Err(ProtocolError::TooManyFragments);
                 }
-                if self.assembly.len() + payload_len > config.max_message_size() {
+                compressed = fragmented.compressed;
+                // A compressed message is bounded while it inflates instead.
+                if !compressed && self.assembly.len() + payload_len > config.max_message_size() {
                     return Err(ProtocolError::MessageTooLarge);
                 }
                 text = fragmented.kind == MessageKind::Text;
@@ -224,7 +268,7 @@ impl Reader {
                 if self.fragmented.is_some() {
                     return Err(ProtocolError::ExpectedContinuation);
                 }
-                if payload_len > config.max_message_size() {
+                if !compressed && payload_len > config.max_message_size() {
                     return Err(ProtocolError::MessageTooLarge);
                 }
                 if header.opcode == OpCode::Text {
@@ -239,7 +283,9 @@ impl Reader {
             header_len,
             payload_len,
             done: 0,
-            text,
+            // Compressed text is checked once inflated.
+            text: text && !compressed,
+            compressed,
         })
     }
 
@@ -258,25 +304,40 @@ impl Reader {
                 } else {
                     MessageKind::Binary
                 };
-                if fin {
-                    RawEvent::Single(kind, payload)
-                } else {
-                    if config.max_fragments() < 2 {
-                        return Err(ProtocolError::TooManyFragments);
+                if frame.compressed {
+                    self.inflate(payload, fin, kind, config)?;
+                    if fin {
+                        self.assembly_delivered = true;
+                        return Ok(Some(RawEvent::Assembled(kind)));
                     }
-                    self.fragmented = Some(Fragmented { kind, fragments: 1 });
+                } else if fin {
+                    return Ok(Some(RawEvent::Single(kind, payload)));
+                } else {
                     self.assembly.extend_from_slice(&self.buf[payload]);
-                    return Ok(None);
                 }
+                if config.max_fragments() < 2 {
+                    return Err(ProtocolError::TooManyFragments);
+                }
+                self.fragmented = Some(Fragmented {
+                    kind,
+                    fragments: 1,
+                    compressed: frame.compressed,
+                });
+                return Ok(None);
             }
             OpCode::Continuation => {
-                self.assembly.extend_from_slice(&self.buf[payload]);
+                let Some(fragmented) = self.fragmented else {
+                    return Err(ProtocolError::UnexpectedContinuation);
+                };
+                if fragmented.compressed {
+                    self.inflate(payload, fin, fragmented.kind, config)?;
+                } else {
+                    self.assembly.extend_from_slice(&self.buf[payload]);
+                }
                 if !fin {
                     return Ok(None);
                 }
-                let Some(fragmented) = self.fragmented.take() else {
-                    return Err(ProtocolError::UnexpectedContinuation);
-                };
+                self.fragmented = None;
                 self.assembly_delivered = true;
                 RawEvent::Assembled(fragmented.kind)
             }
@@ -296,6 +357,60 @@ impl Reader {
                 )
             }
         }))
+    }
+}
+
+impl Reader {
+    /// Inflates one frame of a compressed message into the reassembly
+    /// buffer, bounded by the message limit as it goes (a small frame cannot
+    /// inflate past `max_message_size`). Text is checked as it inflates, to
+    /// fail fast; the last frame is left to the final check.
+    #[cfg(feature = "deflate")]
+    fn inflate(
+        &mut self,
+        payload: Range<usize>,
+        fin: bool,
+        kind: MessageKind,
+        config: &Config,
+    ) -> Result<(), ProtocolError> {
+        use crate::deflate::DeflateError;
+        let Some(inflater) = self.inflater.as_mut() else {
+            return Err(ProtocolError::ReservedBits);
+        };
+        let max = config.max_message_size();
+        let before = self.assembly.len();
+        let result = inflater
+            .decompress(&self.buf[payload], &mut self.assembly, max)
+            .and_then(|()| {
+                if fin {
+                    inflater.finish_message(&mut self.assembly, max)
+                } else {
+                    Ok(())
+                }
+            });
+        match result {
+            Ok(()) => {}
+            Err(DeflateError::TooLarge) => return Err(ProtocolError::MessageTooLarge),
+            Err(_) => return Err(ProtocolError::InvalidCompressedData),
+        }
+        if kind == MessageKind::Text && !fin {
+            self.utf8
+                .feed(&self.assembly[before..])
+                .map_err(|_| ProtocolError::InvalidUtf8)?;
+        }
+        Ok(())
+    }
+
+    #[cfg(not(feature = "deflate"))]
+    fn inflate(
+        &mut self,
+        _payload: Range<usize>,
+        _fin: bool,
+        _kind: MessageKind,
+        _config: &Config,
+    ) -> Result<(), ProtocolError> {
+        // Unreachable in practice: RSV1 is refused when no extension allows it.
+        Err(ProtocolError::ReservedBits)
     }
 }
 

@@ -16,6 +16,10 @@ use crate::utf8::Utf8Validator;
 /// not read cannot grow the output buffer.
 const PONG_QUEUE_HIGH_WATER: usize = 16 * 1024;
 
+/// RSV1, which permessage-deflate uses to mark a compressed message.
+#[cfg(feature = "deflate")]
+const RSV1: u8 = 0b100;
+
 /// Output this large is released once fully written, so that one big message
 /// does not pin its buffer for the life of the connection.
 const OUTPUT_KEEP_CAPACITY: usize = 64 * 1024;
@@ -41,6 +45,15 @@ pub struct Sender {
     failed: bool,
     /// The one owed control reply: the pong for the latest ping.
     owed_pong: Option<([u8; 125], u8)>,
+    /// permessage-deflate, once negotiated.
+    #[cfg(feature = "deflate")]
+    deflater: Option<crate::deflate::Compressor>,
+    /// Compressed payload under construction (kept to reuse its allocation).
+    #[cfg(feature = "deflate")]
+    scratch: Vec<u8>,
+    /// The fragmented message being sent is compressed.
+    #[cfg(feature = "deflate")]
+    outgoing_compressed: bool,
 }
 
 impl core::fmt::Debug for Sender {
@@ -67,7 +80,18 @@ impl Sender {
             close_received: false,
             failed: false,
             owed_pong: None,
+            #[cfg(feature = "deflate")]
+            deflater: None,
+            #[cfg(feature = "deflate")]
+            scratch: Vec::new(),
+            #[cfg(feature = "deflate")]
+            outgoing_compressed: false,
         }
+    }
+
+    #[cfg(feature = "deflate")]
+    pub(super) fn set_deflater(&mut self, deflater: crate::deflate::Compressor) {
+        self.deflater = Some(deflater);
     }
 
     /// The connection's lifecycle state.
@@ -160,6 +184,29 @@ impl Sender {
             self.outgoing_utf8 = check;
         }
         self.outgoing = if fin { None } else { Some(kind) };
+        #[cfg(feature = "deflate")]
+        if let Some(deflater) = &mut self.deflater {
+            if opcode != OpCode::Continuation {
+                self.outgoing_compressed = deflater.should_compress(payload.len());
+            }
+            if self.outgoing_compressed {
+                // RFC 7692 section 6.1: RSV1 on the first frame of a compressed message only.
+                let rsv = if opcode == OpCode::Continuation {
+                    0
+                } else {
+                    RSV1
+                };
+                let mut scratch = core::mem::take(&mut self.scratch);
+                scratch.clear();
+                deflater.compress_fragment(payload, &mut scratch);
+                if fin {
+                    deflater.finish_message(&mut scratch);
+                }
+                self.write_frame_rsv(opcode, fin, rsv, &scratch);
+                self.keep_scratch(scratch);
+                return Ok(());
+            }
+        }
         self.write_frame(opcode, fin, payload);
         Ok(())
     }
@@ -196,8 +243,26 @@ impl Sender {
         if self.outgoing.is_some() {
             return Err(UsageError::MessageInProgress);
         }
+        #[cfg(feature = "deflate")]
+        if let Some(deflater) = &mut self.deflater
+            && deflater.should_compress(payload.len())
+        {
+            let mut scratch = core::mem::take(&mut self.scratch);
+            scratch.clear();
+            deflater.compress(payload, &mut scratch);
+            self.write_frame_rsv(opcode, true, RSV1, &scratch);
+            self.keep_scratch(scratch);
+            return Ok(());
+        }
         self.write_frame(opcode, true, payload);
         Ok(())
+    }
+
+    #[cfg(feature = "deflate")]
+    fn keep_scratch(&mut self, scratch: Vec<u8>) {
+        if scratch.capacity() <= OUTPUT_KEEP_CAPACITY {
+            self.scratch = scratch;
+        }
     }
 
     fn send_control(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), UsageError> {
@@ -314,14 +379,47 @@ impl Sender {
     /// (RFC 6455 section 7.1.7, _Fail the WebSocket Connection_), unless one
     /// was sent already or the peer is gone.
     pub(super) fn fail(&mut self, error: &ProtocolError) {
-        if !self.close_sent && *error != ProtocolError::AbnormalClosure {
+        let peer_gone_or_not_websocket = matches!(
+            error,
+            ProtocolError::AbnormalClosure | ProtocolError::Handshake(_)
+        );
+        if !self.close_sent && !peer_gone_or_not_websocket {
             self.write_close(Some(error.close_code()), b"");
         }
         self.failed = true;
     }
 
     pub(super) fn memory_usage(&self) -> usize {
+        #[cfg(feature = "deflate")]
+        return self.out.capacity() + self.scratch.capacity();
+        #[cfg(not(feature = "deflate"))]
         self.out.capacity()
+    }
+
+    pub(super) fn set_open(&mut self) {
+        self.open = true;
+    }
+
+    /// Ends the connection without a close frame (a refused handshake).
+    pub(super) fn set_failed(&mut self) {
+        self.failed = true;
+    }
+
+    /// The output buffer itself, for the handshake's HTTP messages.
+    pub(super) fn raw_output(&mut self) -> &mut Vec<u8> {
+        self.compact();
+        &mut self.out
+    }
+
+    /// Sixteen random bytes for a `Sec-WebSocket-Key`, from the mask source.
+    pub(super) fn random_key_bytes(&mut self) -> [u8; 16] {
+        let mut bytes = [0u8; 16];
+        if let Some(source) = self.masks.as_mut() {
+            for chunk in bytes.chunks_exact_mut(4) {
+                chunk.copy_from_slice(&source.next_mask());
+            }
+        }
+        bytes
     }
 
     pub(super) fn is_closed(&self) -> bool {

@@ -1,0 +1,146 @@
+//! A WebSocket echo server, one thread per connection.
+//!
+//! ```text
+//! cargo run --example echo_server -- [ADDR] [--any-origin]
+//! ```
+//!
+//! `ADDR` defaults to `127.0.0.1:8080` (`127.0.0.1:0` picks a free port); the
+//! first line on stdout is `listening on http://ADDR`. A plain `GET /`
+//! serves a page with a JavaScript client; a WebSocket handshake on any path
+//! (`/echo` from the page, `/` from the Autobahn fuzzingclient) is accepted
+//! and every text and binary message is echoed back. Other plain requests get
+//! the engine's HTTP error. Connects and closes are logged on stderr.
+//!
+//! Browsers from other sites are refused (403) by the default
+//! `OriginPolicy::SameHost`; `--any-origin` lets every origin in. The default
+//! limits (16 MiB frames, 64 MiB messages) are enough for Autobahn 9.*.
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::thread;
+use std::time::Duration;
+
+use wsmachine::blocking::{self, Decision, Error, WebSocket};
+use wsmachine::{Config, Event, OriginPolicy};
+
+const PAGE: &str = include_str!("echo_page.html");
+const USAGE: &str = "usage: echo_server [ADDR] [--any-origin]   (ADDR defaults to 127.0.0.1:8080)";
+
+/// Said on the startup line: built with `--features deflate`, the default
+/// `Config` negotiates permessage-deflate.
+const COMPRESSION: &str = if cfg!(feature = "deflate") {
+    " (permessage-deflate on)"
+} else {
+    ""
+};
+
+fn main() {
+    let (addr, any_origin) = parse_args().unwrap_or_else(|message| {
+        eprintln!("echo_server: {message}\n{USAGE}");
+        std::process::exit(2);
+    });
+    let listener = TcpListener::bind(addr).unwrap_or_else(|e| {
+        eprintln!("echo_server: cannot listen on {addr}: {e}");
+        std::process::exit(1);
+    });
+    let local = listener
+        .local_addr()
+        .expect("a bound listener has an address");
+    println!("listening on http://{local}{COMPRESSION}");
+    std::io::stdout().flush().ok();
+    let policy = if any_origin {
+        OriginPolicy::Any
+    } else {
+        OriginPolicy::SameHost
+    };
+    for stream in listener.incoming() {
+        match stream {
+            Ok(stream) => {
+                let config = Config::default().with_origin_policy(policy.clone());
+                thread::spawn(move || serve(stream, config));
+            }
+            Err(e) => eprintln!("accept failed: {e}"),
+        }
+    }
+}
+
+fn parse_args() -> Result<(SocketAddr, bool), String> {
+    let mut addr = None;
+    let mut any_origin = false;
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--any-origin" => any_origin = true,
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
+            _ if addr.is_some() => return Err(format!("unexpected argument {arg}")),
+            _ => {
+                let resolved = arg.to_socket_addrs().ok().and_then(|mut a| a.next());
+                addr = Some(resolved.ok_or_else(|| format!("bad address {arg}"))?);
+            }
+        }
+    }
+    Ok((
+        addr.unwrap_or_else(|| ([127, 0, 0, 1], 8080).into()),
+        any_origin,
+    ))
+}
+
+fn serve(mut stream: TcpStream, config: Config) {
+    let peer = stream
+        .peer_addr()
+        .map_or_else(|_| "?".into(), |a| a.to_string());
+    stream.set_nodelay(true).ok();
+    // A client that never finishes its request does not hold a thread forever.
+    stream.set_read_timeout(Some(Duration::from_secs(30))).ok();
+    let head = match blocking::read_request_head(&mut stream, 16 * 1024) {
+        Ok(head) => head,
+        Err(e) => return eprintln!("{peer}: bad request: {e}"),
+    };
+    if !head.is_websocket() && head.method() == "GET" && head.path_only() == "/" {
+        if let Err(e) = blocking::respond(
+            &mut stream,
+            200,
+            "text/html; charset=utf-8",
+            PAGE.as_bytes(),
+        ) {
+            eprintln!("{peer}: writing the page failed: {e}");
+        }
+        return;
+    }
+    let ws = match WebSocket::accept_head(stream, &head, config, |_| Decision::accept()) {
+        Ok(ws) => ws,
+        Err(e) => return eprintln!("{peer}: handshake for {} failed: {e}", head.path()),
+    };
+    eprintln!("{peer}: connected on {}", head.path());
+    match echo(ws) {
+        Ok(Some((code, reason))) => eprintln!("{peer}: closed with {code} {reason:?}"),
+        Ok(None) => eprintln!("{peer}: closed"),
+        Err(e) => eprintln!("{peer}: ended: {e}"),
+    }
+    // Dropping the stream here closes TCP: the server closes first (RFC 6455 7.1.1).
+}
+
+/// Echoes until the close handshake completes; returns the peer's close code.
+fn echo(mut ws: WebSocket<TcpStream>) -> Result<Option<(u16, String)>, Error> {
+    // Idle WebSockets may stay open as long as they like.
+    ws.get_mut().set_read_timeout(None)?;
+    let mut close = None;
+    loop {
+        let sent = ws.read_with(|event, sender| match event {
+            // Zero copy: the message is sent straight from the input buffer.
+            Event::Message(message) => sender.send(message),
+            Event::Close(frame) => {
+                close = Some((frame.code.0, frame.reason.to_owned()));
+                Ok(())
+            }
+            _ => Ok(()),
+        });
+        match sent {
+            Ok(result) => result?,
+            Err(Error::Closed) => return Ok(close),
+            Err(e) => return Err(e),
+        }
+    }
+}

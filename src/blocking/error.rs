@@ -1,0 +1,127 @@
+//! The blocking adapter's error: the engine's errors plus I/O and the
+//! outcome of the opening handshake.
+
+use core::fmt;
+use std::io;
+
+use alloc::vec::Vec;
+
+use crate::handshake::UrlError;
+use crate::{ProtocolError, UsageError};
+
+/// Everything that can go wrong on a [`WebSocket`](super::WebSocket).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The stream failed. A read or write timeout (`WouldBlock`/`TimedOut`)
+    /// or an interrupted call leaves the connection intact: call again.
+    /// Data queued by a send before the error stays queued and goes out with
+    /// the next [`flush`](super::WebSocket::flush), send or read.
+    Io(io::Error),
+    /// The peer broke the protocol or vanished
+    /// ([`ProtocolError::AbnormalClosure`], 1006, for end of stream without a
+    /// close frame). The close frame it calls for was written (if the stream
+    /// allowed); the connection is closed.
+    Protocol(ProtocolError),
+    /// The caller asked for something the protocol or the connection's state
+    /// forbids (sending after close, a ping over 125 bytes, ...). Nothing was
+    /// sent.
+    Usage(UsageError),
+    /// The connection is closed: the close handshake completed normally (the
+    /// peer's close frame was delivered by an earlier read), or an earlier
+    /// error ended it. Nothing more will arrive.
+    Closed,
+    /// The opening handshake was refused with this HTTP status: on a client,
+    /// the server answered something other than `101`; on a server, the
+    /// accept callback returned [`Decision::Reject`](super::Decision::Reject)
+    /// and that response was written.
+    Rejected {
+        /// The HTTP status code, such as 403 or 404.
+        status: u16,
+        /// The response body (on a client, up to the handshake size limit).
+        body: Vec<u8>,
+    },
+    /// The URL given to [`connect`](super::connect) or
+    /// [`WebSocket::connect_url`](super::WebSocket::connect_url) is not a
+    /// valid `ws://` URL.
+    Url(UrlError),
+    /// A `wss://` URL: this adapter opens no TLS itself. Open a TLS stream
+    /// (rustls, native-tls, ...) to the host and hand it to
+    /// [`WebSocket::connect_url`](super::WebSocket::connect_url), which
+    /// takes any `Read + Write` stream.
+    TlsRequired,
+}
+
+impl Error {
+    /// Whether this is an I/O timeout (`WouldBlock` or `TimedOut`, as a
+    /// `TcpStream` with a read or write timeout reports it); the connection
+    /// is still usable.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::Io(e)
+            if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut))
+    }
+
+    /// The close code this error stands for, when it ended the connection
+    /// because of the protocol (1002, 1007, 1009, 1006 for end of stream, ...).
+    pub fn close_code(&self) -> Option<crate::CloseCode> {
+        match self {
+            Self::Protocol(e) => Some(e.close_code()),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Io(e) => write!(f, "I/O error: {e}"),
+            Self::Protocol(e) => write!(f, "protocol error: {e}"),
+            Self::Usage(e) => write!(f, "usage error: {e}"),
+            Self::Closed => f.write_str("the WebSocket connection is closed"),
+            Self::Rejected { status, .. } => {
+                write!(f, "handshake rejected with HTTP status {status}")
+            }
+            Self::Url(e) => write!(f, "bad WebSocket URL: {e}"),
+            Self::TlsRequired => f.write_str(
+                "wss:// needs TLS, which this adapter does not open: connect a TLS stream \
+                 yourself and pass it to WebSocket::connect_url",
+            ),
+        }
+    }
+}
+
+impl core::error::Error for Error {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            Self::Io(e) => Some(e),
+            Self::Protocol(e) => Some(e),
+            Self::Usage(e) => Some(e),
+            Self::Url(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Self {
+        Self::Io(e)
+    }
+}
+
+impl From<UsageError> for Error {
+    fn from(e: UsageError) -> Self {
+        Self::Usage(e)
+    }
+}
+
+impl From<UrlError> for Error {
+    fn from(e: UrlError) -> Self {
+        Self::Url(e)
+    }
+}
+
+impl From<ProtocolError> for Error {
+    fn from(e: ProtocolError) -> Self {
+        Self::Protocol(e)
+    }
+}

@@ -1,0 +1,371 @@
+//! A blocking adapter: a [`Connection`] driven over any
+//! [`std::io::Read`] + [`std::io::Write`] stream (feature `std`).
+//!
+//! [`WebSocket`] reads from the stream into the connection, writes the
+//! connection's output back, and hands out messages, either owned
+//! ([`WebSocket::read`]) or borrowed straight from the input buffer
+//! ([`WebSocket::read_with`]). Partial writes, `Interrupted` and end of stream
+//! are handled; a read or write timeout set on a `TcpStream` comes back as
+//! [`Error::Io`] and leaves the connection usable.
+//!
+//! ```no_run
+//! use wsmachine::blocking::{self, OwnedMessage};
+//!
+//! let mut ws = blocking::connect("ws://127.0.0.1:8080/echo")?;
+//! ws.send_text("hello")?;
+//! if let OwnedMessage::Text(reply) = ws.read()? {
+//!     println!("{reply}");
+//! }
+//! ws.close(wsmachine::CloseCode::NORMAL, "bye")?;
+//! # Ok::<(), wsmachine::blocking::Error>(())
+//! ```
+//!
+//! A server accepts with [`WebSocket::accept`] (every request) or
+//! [`WebSocket::accept_with`] (a callback sees the request and returns a
+//! [`Decision`]). When the request was already read by an HTTP router,
+//! [`read_request_head`] + [`WebSocket::accept_head`] pick up from there.
+//!
+//! Once the close handshake is complete (or the connection failed), `read`
+//! returns [`Error::Closed`]. Dropping the `WebSocket` drops the stream, which
+//! closes a `TcpStream`: RFC 6455 section 7.1.1 wants the server to close the
+//! TCP connection first, and [`WebSocket::is_closed`] says when it may.
+
+mod error;
+mod handshake;
+
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
+use std::io::{self, Read, Write};
+
+use crate::{CloseCode, Connection, Event, Message, MessageKind, Role, Sender, State};
+
+pub use error::Error;
+pub use handshake::{Decision, RequestHead, connect, read_request_head, respond};
+
+/// Bytes asked of the connection's input buffer for each read.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// A received message or control frame, with its data copied out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OwnedMessage {
+    /// A text message.
+    Text(String),
+    /// A binary message.
+    Binary(Vec<u8>),
+    /// A ping; with [`Config::auto_pong`](crate::Config::auto_pong) on (the
+    /// default) its pong was already written (or, if the stream would not
+    /// take it, is written by the next call that writes or reads).
+    Ping(Vec<u8>),
+    /// A pong.
+    Pong(Vec<u8>),
+    /// The peer's close frame: its code and reason, or `None` when it carried
+    /// no code (1005). The reply was already written; the next read returns
+    /// [`Error::Closed`].
+    Close(Option<(CloseCode, String)>),
+}
+
+impl OwnedMessage {
+    /// Copies a borrowed event out; `None` for events that are not messages
+    /// or control frames (handshake events).
+    pub fn from_event(event: &Event<'_>) -> Option<Self> {
+        Some(match *event {
+            Event::Message(Message::Text(text)) => Self::Text(text.to_owned()),
+            Event::Message(Message::Binary(data)) => Self::Binary(data.to_vec()),
+            Event::Ping(data) => Self::Ping(data.to_vec()),
+            Event::Pong(data) => Self::Pong(data.to_vec()),
+            Event::Close(frame) => Self::Close(
+                (frame.code != CloseCode::NO_STATUS).then(|| (frame.code, frame.reason.to_owned())),
+            ),
+            _ => return None,
+        })
+    }
+
+    /// Whether this is a text or binary message (not a control frame).
+    pub fn is_data(&self) -> bool {
+        matches!(self, Self::Text(_) | Self::Binary(_))
+    }
+}
+
+/// A WebSocket over a blocking stream: a [`Connection`] plus the stream it
+/// reads from and writes to.
+///
+/// Every method that writes also flushes what the connection owes (pongs,
+/// close replies, earlier sends held up by a timeout) before returning, and
+/// [`read`](Self::read) writes it before blocking.
+#[derive(Debug)]
+pub struct WebSocket<S> {
+    stream: S,
+    conn: Connection,
+    protocol: Option<String>,
+}
+
+impl<S: Read + Write> WebSocket<S> {
+    /// Wraps a stream whose opening handshake is already done (or that
+    /// needs none) around an open connection, such as
+    /// [`Connection::open_server`]. Any output the connection holds is
+    /// written by the first call that writes.
+    pub fn from_connection(stream: S, conn: Connection) -> Self {
+        Self {
+            stream,
+            conn,
+            protocol: None,
+        }
+    }
+
+    /// The next message or control frame, copied out of the connection.
+    ///
+    /// Blocks until one is complete, writing owed output (pongs, the close
+    /// reply) first. After the peer's [`OwnedMessage::Close`] (or an error),
+    /// returns [`Error::Closed`].
+    ///
+    /// # Errors
+    ///
+    /// See [`Error`]; [`Error::Io`] with a timeout kind can be retried.
+    pub fn read(&mut self) -> Result<OwnedMessage, Error> {
+        loop {
+            if let Some(message) = self.read_with(|event, _| OwnedMessage::from_event(&event))? {
+                return Ok(message);
+            }
+        }
+    }
+
+    /// Like [`read`](Self::read), but lends the event (borrowed from the
+    /// connection's input buffer: no copy for a single-frame message) to `f`,
+    /// together with the [`Sender`], so that an echo costs no copy:
+    ///
+    /// ```no_run
+    /// # use wsmachine::{Event, blocking::WebSocket};
+    /// # fn echo(ws: &mut WebSocket<std::net::TcpStream>) -> Result<(), wsmachine::blocking::Error> {
+    /// loop {
+    ///     ws.read_with(|event, sender| match event {
+    ///         Event::Message(message) => sender.send(message),
+    ///         _ => Ok(()),
+    ///     })??;
+    /// }
+    /// # }
+    /// ```
+    ///
+    /// What `f` queues on the sender is written before the next read blocks,
+    /// or by [`flush`](Self::flush).
+    ///
+    /// # Errors
+    ///
+    /// As [`read`](Self::read).
+    pub fn read_with<R>(
+        &mut self,
+        f: impl FnOnce(Event<'_>, &mut Sender) -> R,
+    ) -> Result<R, Error> {
+        loop {
+            match self.conn.next_event_with_sender() {
+                Ok(Some((event, sender))) => {
+                    let owes_reply = matches!(event, Event::Ping(_) | Event::Close(_));
+                    let result = f(event, sender);
+                    if owes_reply {
+                        // The pong or close reply goes out now, so that a
+                        // caller that stops reading still answers. Best
+                        // effort: the event is delivered either way, and a
+                        // lasting write error shows up on the next call.
+                        let _ = self.flush();
+                    }
+                    return Ok(result);
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    // Best effort: the close frame the error calls for.
+                    let _ = self.flush();
+                    return Err(error.into());
+                }
+            }
+            if self.conn.is_closed() {
+                self.flush()?;
+                return Err(Error::Closed);
+            }
+            self.flush()?;
+            self.fill()?;
+        }
+    }
+
+    /// One read from the stream into the connection's input buffer.
+    fn fill(&mut self) -> Result<(), Error> {
+        let buf = self.conn.read_buf(READ_CHUNK);
+        match self.stream.read(buf) {
+            Ok(0) => self.conn.receive_eof(),
+            Ok(n) => self.conn.filled(n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::Io(e)),
+        }
+        Ok(())
+    }
+
+    /// Sends a text message and flushes.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Usage`] (nothing queued) or [`Error::Io`] (the message is
+    /// queued; [`flush`](Self::flush) retries).
+    pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
+        self.conn.send_text(text)?;
+        self.flush()
+    }
+
+    /// Sends a binary message and flushes.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_text`](Self::send_text).
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.conn.send_binary(data)?;
+        self.flush()
+    }
+
+    /// Sends a message of either kind and flushes.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_text`](Self::send_text).
+    pub fn send(&mut self, message: Message<'_>) -> Result<(), Error> {
+        self.conn.send(message)?;
+        self.flush()
+    }
+
+    /// Sends one fragment of a streamed message (see
+    /// [`Sender::send_fragment`]) and flushes.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_text`](Self::send_text).
+    pub fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        payload: &[u8],
+        fin: bool,
+    ) -> Result<(), Error> {
+        self.conn.send_fragment(kind, payload, fin)?;
+        self.flush()
+    }
+
+    /// Sends a ping (at most 125 bytes) and flushes; its pong arrives as
+    /// [`OwnedMessage::Pong`].
+    ///
+    /// # Errors
+    ///
+    /// As [`send_text`](Self::send_text).
+    pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.conn.send_ping(payload)?;
+        self.flush()
+    }
+
+    /// Sends an unsolicited pong (at most 125 bytes) and flushes.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_text`](Self::send_text).
+    pub fn send_pong(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.conn.send_pong(payload)?;
+        self.flush()
+    }
+
+    /// Starts the closing handshake and flushes. Keep calling
+    /// [`read`](Self::read) until it returns the peer's
+    /// [`OwnedMessage::Close`] and then [`Error::Closed`]; messages the peer
+    /// sent meanwhile arrive first.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_text`](Self::send_text).
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        self.conn.close(code, reason)?;
+        self.flush()
+    }
+
+    /// Writes everything the connection has queued, then flushes the stream.
+    /// Partial writes and `Interrupted` are retried.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`]: what was not written stays queued for the next call.
+    pub fn flush(&mut self) -> Result<(), Error> {
+        let mut wrote = false;
+        while self.conn.wants_write() {
+            match self.stream.write(self.conn.pending_output()) {
+                Ok(0) => return Err(Error::Io(io::ErrorKind::WriteZero.into())),
+                Ok(n) => {
+                    self.conn.advance_output(n);
+                    wrote = true;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::Io(e)),
+            }
+        }
+        if wrote {
+            loop {
+                match self.stream.flush() {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    result => return result.map_err(Error::Io),
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<S> WebSocket<S> {
+    /// The stream.
+    pub fn get_ref(&self) -> &S {
+        &self.stream
+    }
+
+    /// The stream, mutably (to set timeouts, for instance). Reading from or
+    /// writing to it directly corrupts the WebSocket stream.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.stream
+    }
+
+    /// The engine underneath.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The engine underneath, mutably: for commands this adapter does not
+    /// wrap. Output it queues is written by the next flush, send or read.
+    pub fn connection_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// Gives the stream back, dropping the connection and any unwritten
+    /// output.
+    pub fn into_inner(self) -> S {
+        self.stream
+    }
+
+    /// The stream and the connection, to drive the connection by hand (for
+    /// instance from a reader and a writer thread sharing it behind a lock,
+    /// as `examples/chat_server.rs` does). Input read but not yet turned
+    /// into events, and unwritten output, stay in the connection.
+    pub fn into_parts(self) -> (S, Connection) {
+        (self.stream, self.conn)
+    }
+
+    /// The subprotocol the handshake settled on, if any.
+    pub fn protocol(&self) -> Option<&str> {
+        self.protocol.as_deref()
+    }
+
+    /// This end's role.
+    pub fn role(&self) -> Role {
+        self.conn.role()
+    }
+
+    /// The connection's lifecycle state.
+    pub fn state(&self) -> State {
+        self.conn.state()
+    }
+
+    /// Whether the connection is closed and all its output written: the
+    /// stream can be dropped (a server closes TCP first, RFC 6455 section
+    /// 7.1.1).
+    pub fn is_closed(&self) -> bool {
+        self.conn.is_closed() && !self.conn.wants_write()
+    }
+}
