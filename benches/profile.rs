@@ -1,0 +1,86 @@
+//! A small driver for profilers (`perf record`, `valgrind --tool=callgrind`):
+//! wsmachine alone decoding (or encoding) one case in a loop, nothing else in
+//! the profile.
+//!
+//! `cargo bench --bench profile -- [decode|encode] SIZE READ KIND SECONDS`, e.g.
+//! `-- decode 16 16384 binary 3`; READ 0 is "all at once"; KIND is `binary`,
+//! `ascii` or `mixed`. Under `cargo bench` with no arguments it runs briefly.
+
+mod common;
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use cpu_time::ThreadTime;
+
+use common::*;
+use wsmachine::{Config, Connection, Event};
+
+fn decode(stream: &[u8], chunk: usize) -> usize {
+    let mut conn = Connection::open_server(Config::default());
+    let mut seen = 0;
+    let mut pos = 0;
+    while pos < stream.len() {
+        let n = chunk.min(stream.len() - pos);
+        let buf = conn.read_buf(n);
+        buf[..n].copy_from_slice(&stream[pos..pos + n]);
+        conn.filled(n);
+        pos += n;
+        while let Some(event) = conn.next_event().expect("valid stream") {
+            if let Event::Message(message) = event {
+                seen += black_box(message.as_bytes()).len();
+            }
+        }
+    }
+    seen
+}
+
+fn encode(payload: &[u8], count: usize) -> usize {
+    let mut conn = Connection::open_server(Config::default());
+    let mut sink = Sink::new();
+    for _ in 0..count {
+        conn.send_binary(payload).expect("open");
+        let n = sink.take(conn.pending_output());
+        conn.advance_output(n);
+    }
+    sink.written
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let arg = |i: usize, default: &str| args.get(i).cloned().unwrap_or_else(|| default.into());
+    let mode = arg(0, "decode");
+    let size: usize = arg(1, "16").parse().expect("SIZE");
+    let read: usize = arg(2, "16384").parse().expect("READ");
+    let kind = match arg(3, "binary").as_str() {
+        "ascii" => Payload::Ascii,
+        "mixed" => Payload::Mixed,
+        _ => Payload::Binary,
+    };
+    let seconds: f64 = arg(4, "0.2").parse().expect("SECONDS");
+    let count = message_count(size);
+    let chunk = if read == 0 { usize::MAX } else { read };
+    let stream = masked_stream(kind, size, count);
+    let payload = payload(kind, size, &mut Rng::new(1));
+    let start = Instant::now();
+    let cpu = ThreadTime::now();
+    let mut passes = 0u64;
+    while start.elapsed() < Duration::from_secs_f64(seconds) {
+        let n = if mode == "encode" {
+            encode(&payload, count)
+        } else {
+            decode(&stream, chunk)
+        };
+        black_box(n);
+        passes += 1;
+    }
+    let elapsed = cpu.elapsed().as_secs_f64();
+    println!(
+        "profile {mode} {size} B x {count}, reads {read}, {kind:?}: {passes} passes, {:.2} M msg/s, {:.0} MiB/s (thread CPU time)",
+        passes as f64 * count as f64 / elapsed / 1e6,
+        passes as f64 * (count * size) as f64 / elapsed / (1 << 20) as f64
+    );
+}
