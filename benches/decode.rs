@@ -48,12 +48,19 @@ impl Seen {
     }
 }
 
+/// The read space a wsmachine caller asks for (`read_buf`) or keeps (its own
+/// buffer for `receive`): 64 KiB, a socket-sized read. With "all at once"
+/// the transport fills as much of it as it can, as it fills the peers'
+/// buffers (tungstenite's is 128 KiB).
+const READ_SPACE: usize = 64 * 1024;
+
 /// wsmachine, the simple way: the transport reads into the caller's buffer,
 /// which is handed to `receive` (a second copy, into the engine's buffer).
 fn wsm_receive(stream: &[u8], chunk: usize, user_buf: &mut [u8]) -> Seen {
     let mut conn = Connection::open_server(Config::default());
     let mut seen = Seen::new();
-    for piece in stream.chunks(chunk) {
+    // The caller's buffer bounds each read, as the peers' buffers bound theirs.
+    for piece in stream.chunks(chunk.min(user_buf.len())) {
         let buf = &mut user_buf[..piece.len()];
         buf.copy_from_slice(piece); // the socket read
         conn.receive(buf);
@@ -73,8 +80,10 @@ fn wsm_read_buf(stream: &[u8], chunk: usize) -> Seen {
     let mut seen = Seen::new();
     let mut pos = 0;
     while pos < stream.len() {
-        let n = chunk.min(stream.len() - pos);
-        let buf = conn.read_buf(n);
+        // Ask for a socket-sized space; the read fills what fits, as the
+        // peers' reads fill their own buffers.
+        let buf = conn.read_buf(READ_SPACE);
+        let n = buf.len().min(chunk).min(stream.len() - pos);
         buf[..n].copy_from_slice(&stream[pos..pos + n]); // the socket read
         conn.filled(n);
         pos += n;
@@ -182,7 +191,7 @@ fn main() {
                     seen.sum()
                 };
                 let mut scratch2 = vec![0u8; chunk];
-                let mut user_buf = vec![0u8; chunk];
+                let mut user_buf = vec![0u8; chunk.min(READ_SPACE)];
                 let mut limit_a = || limit_pass(&stream, chunk, &mut scratch, false);
                 let mut limit_b = || limit_pass(&stream, chunk, &mut scratch2, true);
                 let mut wsm_a = || check(wsm_read_buf(&stream, chunk));

@@ -168,6 +168,10 @@ pub enum UsageError {
     ProtocolNotOffered,
     /// A header name or value that cannot be sent (CR, LF, or reserved).
     InvalidHeader,
+    /// [`Sender::send_vectored`](crate::Sender::send_vectored) on a client
+    /// (whose frames must be masked, so the payload is copied anyway) or on
+    /// a connection that compresses.
+    VectoredUnavailable,
 }
 
 impl fmt::Display for UsageError {
@@ -186,6 +190,9 @@ impl fmt::Display for UsageError {
             Self::NoHandshakePending => f.write_str("no handshake request awaits an answer"),
             Self::ProtocolNotOffered => f.write_str("the client did not offer that subprotocol"),
             Self::InvalidHeader => f.write_str("invalid or reserved header name or value"),
+            Self::VectoredUnavailable => {
+                f.write_str("vectored sends need a server connection without compression")
+            }
         }
     }
 }

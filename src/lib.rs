@@ -107,7 +107,9 @@ mod message;
 pub mod utf8;
 
 pub use config::Config;
-pub use connection::{Accept, Connection, Event, HandshakeResponse, Role, Sender, State};
+pub use connection::{
+    Accept, Connection, Event, FrameHead, HandshakeResponse, Role, Sender, State,
+};
 pub use error::{ConfigError, ProtocolError, UsageError};
 pub use handshake::{ClientRequest, HandshakeError, HandshakeRequest, OriginPolicy};
 pub use mask_source::MaskSource;

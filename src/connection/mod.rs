@@ -9,7 +9,7 @@ use alloc::boxed::Box;
 use opening::Opening;
 pub use opening::{Accept, HandshakeResponse};
 use reader::{RawEvent, Reader};
-pub use sender::Sender;
+pub use sender::{FrameHead, Sender};
 
 use crate::config::Config;
 use crate::error::{ProtocolError, UsageError};

@@ -16,6 +16,24 @@ use crate::utf8::Utf8Validator;
 /// not read cannot grow the output buffer.
 const PONG_QUEUE_HIGH_WATER: usize = 16 * 1024;
 
+/// Appends `payload` masked with `key`: one pass that copies and XORs,
+/// instead of a copy and then a second pass over the copy.
+fn extend_masked(out: &mut Vec<u8>, payload: &[u8], key: [u8; 4]) {
+    let wide = u128::from_ne_bytes([
+        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3], key[0], key[1], key[2],
+        key[3], key[0], key[1], key[2], key[3],
+    ]);
+    let (chunks, tail) = payload.as_chunks::<16>();
+    out.reserve(payload.len());
+    for chunk in chunks {
+        out.extend_from_slice(&(u128::from_ne_bytes(*chunk) ^ wide).to_ne_bytes());
+    }
+    let start = out.len();
+    out.extend_from_slice(tail);
+    // The tail starts at a multiple of 16 bytes, so at key phase 0.
+    apply_mask(&mut out[start..], key, 0);
+}
+
 /// RSV1, which permessage-deflate uses to mark a compressed message.
 #[cfg(feature = "deflate")]
 const RSV1: u8 = 0b100;
@@ -23,6 +41,21 @@ const RSV1: u8 = 0b100;
 /// Output this large is released once fully written, so that one big message
 /// does not pin its buffer for the life of the connection.
 const OUTPUT_KEEP_CAPACITY: usize = 64 * 1024;
+
+/// A frame header handed out by [`Sender::send_vectored`], for the caller
+/// to write before the payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameHead {
+    bytes: [u8; MAX_HEADER_LEN],
+    len: u8,
+}
+
+impl FrameHead {
+    /// The header bytes (2 to 10: a server's frames are unmasked).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
 
 /// The sending half of a [`Connection`](super::Connection).
 ///
@@ -238,6 +271,58 @@ impl Sender {
         Ok(())
     }
 
+    /// Sends a whole message without copying its payload: returns the frame
+    /// header, which the caller writes right after
+    /// [`pending_output`](Self::pending_output) and right before the
+    /// payload, typically with one vectored write (`write_vectored` of the
+    /// three slices). Nothing else may be written in between: call no other
+    /// `send_*` and no `next_event` (which may queue a pong) until the
+    /// payload is written.
+    ///
+    /// For large messages from a server this saves the copy into the output
+    /// buffer. A client must mask, so it gets
+    /// [`UsageError::VectoredUnavailable`], as does a connection that
+    /// negotiated compression: use [`send`](Self::send) there.
+    ///
+    /// ```
+    /// use wsmachine::{Config, Connection, Message};
+    /// let mut server = Connection::open_server(Config::default());
+    /// let payload = vec![7u8; 100_000];
+    /// let head = server.sender().send_vectored(Message::Binary(&payload))?;
+    /// let mut wire = server.pending_output().to_vec(); // empty here
+    /// wire.extend_from_slice(head.as_bytes());
+    /// wire.extend_from_slice(&payload); // in real code: one write_vectored
+    /// assert_eq!(&wire[..4], [0x82, 127, 0, 0]);
+    /// # Ok::<(), wsmachine::UsageError>(())
+    /// ```
+    pub fn send_vectored(&mut self, message: Message<'_>) -> Result<FrameHead, UsageError> {
+        self.check_can_send_data()?;
+        if self.outgoing.is_some() {
+            return Err(UsageError::MessageInProgress);
+        }
+        #[cfg(feature = "deflate")]
+        if self.deflater.is_some() {
+            return Err(UsageError::VectoredUnavailable);
+        }
+        if self.masks.is_some() {
+            return Err(UsageError::VectoredUnavailable);
+        }
+        let opcode = match message {
+            Message::Text(_) => OpCode::Text,
+            Message::Binary(_) => OpCode::Binary,
+        };
+        let header = FrameHeader {
+            fin: true,
+            rsv: 0,
+            opcode,
+            mask: None,
+            payload_len: message.as_bytes().len() as u64,
+        };
+        let mut bytes = [0u8; MAX_HEADER_LEN];
+        let len = header.encode(&mut bytes) as u8;
+        Ok(FrameHead { bytes, len })
+    }
+
     fn send_message(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), UsageError> {
         self.check_can_send_data()?;
         if self.outgoing.is_some() {
@@ -313,10 +398,9 @@ impl Sender {
         self.compact();
         self.out.reserve(head_len + payload.len());
         self.out.extend_from_slice(&head[..head_len]);
-        let at = self.out.len();
-        self.out.extend_from_slice(payload);
-        if let Some(key) = mask {
-            apply_mask(&mut self.out[at..], key, 0);
+        match mask {
+            Some(key) => extend_masked(&mut self.out, payload, key),
+            None => self.out.extend_from_slice(payload),
         }
     }
 
