@@ -245,7 +245,8 @@ impl Connection {
     // ---- input ----
 
     /// Feeds bytes received from the peer. Any split of the byte stream gives
-    /// the same events. Call [`next_event`](Self::next_event) until it
+    /// the same events. Feed socket-sized reads (say up to 64 KiB): a single
+    /// huge input is buffered whole. Call [`next_event`](Self::next_event) until it
     /// returns `None` before feeding more, so that at most one partial frame
     /// is held. Bytes after the peer's close frame are ignored.
     #[inline]
@@ -258,9 +259,14 @@ impl Connection {
     /// Writable space of at least `min` bytes at the end of the input buffer,
     /// to read into directly (saving the copy that [`receive`](Self::receive)
     /// makes); report how much was read with [`filled`](Self::filled).
+    ///
+    /// The buffer keeps up to about three times `min` while idle (working
+    /// space, reused without zeroing); a server holding many idle
+    /// connections can instead read into one shared buffer and call
+    /// `receive`, which keeps nothing once the input is consumed.
     #[inline]
     pub fn read_buf(&mut self, min: usize) -> &mut [u8] {
-        self.reader.spare(min.max(1))
+        self.reader.read_space(min.max(1))
     }
 
     /// Marks `n` bytes of [`read_buf`](Self::read_buf) as received.

@@ -69,6 +69,8 @@ pub(super) struct Reader {
     /// Reserved bits the negotiated extensions define (RSV1 for
     /// permessage-deflate); any other set bit is a protocol error.
     pub(super) allowed_rsv: u8,
+    /// The room the latest `read_buf` asked for.
+    read_request: usize,
     /// permessage-deflate, once negotiated.
     #[cfg(feature = "deflate")]
     pub(super) inflater: Option<crate::deflate::Decompressor>,
@@ -87,16 +89,33 @@ impl Reader {
             self.start = 0;
             self.end = 0;
         }
-        if self.buf.len() - self.end < min && self.start > 0 {
+        if self.buf.len() - self.end >= min {
+            return &mut self.buf[self.end..];
+        }
+        let pending = self.end - self.start;
+        // Move the unconsumed bytes (a partial frame) to the front only when
+        // that moves no more than it reclaims, or when growing anyway.
+        if self.start > 0 && (pending <= self.start || self.buf.len() - pending < min) {
             self.buf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
+            self.end = pending;
             self.start = 0;
         }
         if self.buf.len() - self.end < min {
-            // Zero-fills only the growth, once; later reads reuse it.
-            self.buf.resize(self.end + min, 0);
+            // Grow with some slack (up to 64 KiB beyond the request), so a
+            // caller asking for more room than each read fills does not move
+            // or grow the buffer on every read. Zero-fills only the growth,
+            // once; later reads reuse it.
+            let slack = min.min(KEEP_CAPACITY);
+            self.buf.resize(self.end + min + slack, 0);
         }
         &mut self.buf[self.end..]
+    }
+
+    /// Room for the caller to read into (`read_buf`): remembered as working
+    /// space that is kept while idle.
+    pub(super) fn read_space(&mut self, min: usize) -> &mut [u8] {
+        self.read_request = min;
+        self.spare(min)
     }
 
     pub(super) fn filled(&mut self, n: usize) {
@@ -186,7 +205,9 @@ impl Reader {
     }
 
     fn need_more(&mut self) -> Result<Option<RawEvent>, ProtocolError> {
-        if self.buf.len() > KEEP_CAPACITY {
+        // The room a caller asks for with every read (and its slack) is
+        // working space, not a leftover: keep up to three times it.
+        if self.buf.len() > KEEP_CAPACITY.max(3 * self.read_request) {
             let pending = self.end - self.start;
             // What is left is at most a small frame in progress (often only
             // part of a header): keep it in a small buffer, so a connection

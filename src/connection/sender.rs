@@ -19,19 +19,20 @@ const PONG_QUEUE_HIGH_WATER: usize = 16 * 1024;
 /// Appends `payload` masked with `key`: one pass that copies and XORs,
 /// instead of a copy and then a second pass over the copy.
 fn extend_masked(out: &mut Vec<u8>, payload: &[u8], key: [u8; 4]) {
+    let start = out.len();
+    out.resize(start + payload.len(), 0);
     let wide = u128::from_ne_bytes([
         key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3], key[0], key[1], key[2],
         key[3], key[0], key[1], key[2], key[3],
     ]);
-    let (chunks, tail) = payload.as_chunks::<16>();
-    out.reserve(payload.len());
-    for chunk in chunks {
-        out.extend_from_slice(&(u128::from_ne_bytes(*chunk) ^ wide).to_ne_bytes());
+    let (dst, dst_tail) = out[start..].as_chunks_mut::<16>();
+    let (src, src_tail) = payload.as_chunks::<16>();
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d = (u128::from_ne_bytes(*s) ^ wide).to_ne_bytes();
     }
-    let start = out.len();
-    out.extend_from_slice(tail);
-    // The tail starts at a multiple of 16 bytes, so at key phase 0.
-    apply_mask(&mut out[start..], key, 0);
+    for (i, (d, s)) in dst_tail.iter_mut().zip(src_tail).enumerate() {
+        *d = s ^ key[i & 3];
+    }
 }
 
 /// RSV1, which permessage-deflate uses to mark a compressed message.
