@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 
 use super::{Role, State};
 use crate::error::{ProtocolError, UsageError};
-use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode, apply_mask};
+use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode};
 use crate::mask_source::MaskSource;
 use crate::message::{CloseCode, Message, MessageKind};
 use crate::utf8::Utf8Validator;
