@@ -1,0 +1,142 @@
+//! permessage-deflate: throughput and ratio of wsmachine's compression on
+//! text payloads (JSON-like records and English-like prose), end to end
+//! through two `Connection`s: the client compresses and frames, the server
+//! inflates and delivers. Levels 1 (the default) and 6.
+//!
+//! Neither peer is measured: tungstenite 0.30 and fastwebsockets 0.10 have
+//! no permessage-deflate.
+//!
+//! `cargo bench --features deflate --bench compress` (`WSM_BENCH_QUICK=1` for
+//! a short run).
+
+mod common;
+
+use common::{Rng, compare, quick, runs};
+use wsmachine::deflate::DeflateConfig;
+use wsmachine::{Accept, ClientRequest, Config, Connection, Event};
+
+/// A deterministic key source, so every run produces the same bytes.
+fn masks() -> impl FnMut() -> [u8; 4] + Send {
+    let mut n: u32 = 0x1234_5678;
+    move || {
+        n = n.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        n.to_be_bytes()
+    }
+}
+
+const WORDS: [&str; 32] = [
+    "the", "of", "and", "a", "to", "in", "is", "you", "that", "it", "he", "was", "for", "on",
+    "are", "as", "with", "his", "they", "at", "be", "this", "have", "from", "or", "one", "had",
+    "by", "word", "but", "not", "what",
+];
+
+fn prose(rng: &mut Rng, size: usize) -> String {
+    let mut text = String::with_capacity(size + 16);
+    while text.len() < size {
+        let word = WORDS[(rng.next_u64() % WORDS.len() as u64) as usize];
+        text.push_str(word);
+        text.push(if rng.next_u64() % 12 == 0 { '.' } else { ' ' });
+    }
+    text.truncate(size);
+    text
+}
+
+fn json(rng: &mut Rng, size: usize) -> String {
+    let mut text = String::from("[");
+    let mut id = rng.next_u64() % 1000;
+    while text.len() + 120 < size {
+        id += 1 + rng.next_u64() % 7;
+        let (user, score) = (rng.next_u64() % 50, rng.next_u64() % 10_000);
+        let words = 24 + (rng.next_u64() % 24) as usize;
+        let words = prose(rng, words);
+        text.push_str(&format!(
+            r#"{{"id":{id},"user":"user{user}","score":{score},"text":"{words}","tags":["news","sports"],"ok":true}},"#
+        ));
+    }
+    text.push_str("{}]");
+    text
+}
+
+fn config(level: u8) -> Config {
+    Config::default().with_deflate(DeflateConfig::default().with_level(level).expect("valid"))
+}
+
+/// The client's handshake request and the wire bytes of `messages`, as the
+/// client compressed and framed them.
+fn client_wire(level: u8, messages: &[String], wire: &mut Vec<u8>) -> Vec<u8> {
+    let request = ClientRequest::new("127.0.0.1:1", "/");
+    let mut client = Connection::client(&request, config(level), masks()).expect("valid");
+    let head = client.pending_output().to_vec();
+    client.advance_output(head.len());
+    let mut server = Connection::server(config(level));
+    server.receive(&head);
+    assert!(matches!(server.next_event(), Ok(Some(Event::Handshake(_)))));
+    server.accept(Accept::new()).expect("accept");
+    client.receive(server.pending_output());
+    assert!(matches!(client.next_event(), Ok(Some(Event::Connected(_)))));
+    assert!(client.deflate_params().is_some(), "compression negotiated");
+    wire.clear();
+    for message in messages {
+        client.send_text(message).expect("open");
+        let n = client.pending_output().len();
+        wire.extend_from_slice(client.pending_output());
+        client.advance_output(n);
+    }
+    head
+}
+
+/// A server that reads `head`, accepts, and then `wire` in 16 KiB reads.
+fn server_read(level: u8, head: &[u8], wire: &[u8]) -> u64 {
+    let mut server = Connection::server(config(level));
+    server.receive(head);
+    assert!(matches!(server.next_event(), Ok(Some(Event::Handshake(_)))));
+    server.accept(Accept::new()).expect("accept");
+    let mut sum = 0u64;
+    for piece in wire.chunks(16 * 1024) {
+        server.receive(piece);
+        while let Some(event) = server.next_event().expect("valid") {
+            if let Event::Message(message) = event {
+                sum = sum.wrapping_add(message.as_bytes().len() as u64);
+            }
+        }
+    }
+    sum
+}
+
+fn main() {
+    let total = if quick() { 2 << 20 } else { 16 << 20 };
+    let mut rng = Rng::new(7);
+    println!("# permessage-deflate: wsmachine client compresses, server inflates\n");
+    println!(
+        "| payload | message | level | ratio (wire / payload) | compress + frame | inflate + deliver |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for (name, make) in [
+        ("JSON-like", json as fn(&mut Rng, usize) -> String),
+        ("prose", prose),
+    ] {
+        for size in [1024usize, 16 * 1024] {
+            let messages: Vec<String> = (0..total / size).map(|_| make(&mut rng, size)).collect();
+            let bytes: usize = messages.iter().map(String::len).sum();
+            for level in [1u8, 6] {
+                let mut wire = Vec::new();
+                let head = client_wire(level, &messages, &mut wire);
+                let mut scratch = Vec::new();
+                let mut send = || {
+                    client_wire(level, &messages, &mut scratch);
+                    scratch.len() as u64
+                };
+                let mut receive = || server_read(level, &head, &wire);
+                let times = compare(runs(), &mut [&mut send, &mut receive]);
+                let mbs = |t: std::time::Duration| bytes as f64 / 1e6 / t.as_secs_f64();
+                println!(
+                    "| {name} | {} KiB | {level} | {:.3} | {:.0} MB/s | {:.0} MB/s |",
+                    size >> 10,
+                    wire.len() as f64 / bytes as f64,
+                    mbs(times[0]),
+                    mbs(times[1]),
+                );
+            }
+        }
+    }
+}
