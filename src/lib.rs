@@ -73,9 +73,19 @@
 //!
 //! # Features
 //!
-//! - `std` (default): [`OsRandom`] masking keys from the OS and
-//!   [`Connection::open`].
-//! - `deflate`: permessage-deflate (RFC 7692).
+//! - `std` (default): the `blocking` adapter over `std::io::{Read, Write}`,
+//!   [`OsRandom`] masking keys from the OS, and `Connection::open`.
+//! - `deflate`: permessage-deflate (RFC 7692), negotiated by default once on
+//!   (see `Config::with_deflate`).
+//! - `simd-utf8`: UTF-8 validation by the `simdutf8` crate.
+//!
+//! # Handshake
+//!
+//! [`Connection::server`] and [`Connection::client`] start with the HTTP/1.1
+//! opening handshake (RFC 6455 section 4) in the same byte streams; the
+//! server hands the request out as [`Event::Handshake`] and answers with
+//! [`Connection::accept`] or [`Connection::reject`]. [`handshake`] has the
+//! same steps as plain functions for servers that parse HTTP themselves.
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
