@@ -35,7 +35,11 @@ fn prose(rng: &mut Rng, size: usize) -> String {
     while text.len() < size {
         let word = WORDS[(rng.next_u64() % WORDS.len() as u64) as usize];
         text.push_str(word);
-        text.push(if rng.next_u64().is_multiple_of(12) { '.' } else { ' ' });
+        text.push(if rng.next_u64().is_multiple_of(12) {
+            '.'
+        } else {
+            ' '
+        });
     }
     text.truncate(size);
     text
