@@ -126,14 +126,6 @@ fn fastwebsockets(rt: &tokio::runtime::Runtime, stream: &[u8], chunk: usize, cou
     })
 }
 
-fn cell(bytes: usize, count: usize, time: Duration) -> String {
-    format!(
-        "{:.0} MiB/s, {:.2} M msg/s",
-        mib_per_s(bytes, time),
-        mmsg_per_s(count, time)
-    )
-}
-
 fn main() {
     let filter = filter();
     let runs = runs();

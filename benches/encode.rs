@@ -113,14 +113,6 @@ fn limit(side: Side, payload: &[u8], count: usize, scratch: &mut [u8]) -> u64 {
     (sink.written as u64) << 20 ^ count as u64
 }
 
-fn cell(bytes: usize, count: usize, time: Duration) -> String {
-    format!(
-        "{:.0} MiB/s, {:.2} M msg/s",
-        mib_per_s(bytes, time),
-        mmsg_per_s(count, time)
-    )
-}
-
 fn main() {
     let filter = filter();
     let runs = runs();

@@ -121,6 +121,15 @@ pub fn mib_per_s(bytes: usize, time: Duration) -> f64 {
     bytes as f64 / (1 << 20) as f64 / time.as_secs_f64()
 }
 
+/// A table cell with both throughputs: "N MiB/s, M M msg/s".
+pub fn cell(bytes: usize, count: usize, time: Duration) -> String {
+    format!(
+        "{:.0} MiB/s, {:.2} M msg/s",
+        mib_per_s(bytes, time),
+        mmsg_per_s(count, time)
+    )
+}
+
 /// Messages per second, in millions.
 pub fn mmsg_per_s(count: usize, time: Duration) -> f64 {
     count as f64 / 1e6 / time.as_secs_f64()

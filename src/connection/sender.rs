@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 
 use super::{Role, State};
 use crate::error::{ProtocolError, UsageError};
-use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode};
+use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode, mask_into};
 use crate::mask_source::MaskSource;
 use crate::message::{CloseCode, Message, MessageKind};
 use crate::utf8::Utf8Validator;
@@ -21,18 +21,7 @@ const PONG_QUEUE_HIGH_WATER: usize = 16 * 1024;
 fn extend_masked(out: &mut Vec<u8>, payload: &[u8], key: [u8; 4]) {
     let start = out.len();
     out.resize(start + payload.len(), 0);
-    let wide = u128::from_ne_bytes([
-        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3], key[0], key[1], key[2],
-        key[3], key[0], key[1], key[2], key[3],
-    ]);
-    let (dst, dst_tail) = out[start..].as_chunks_mut::<16>();
-    let (src, src_tail) = payload.as_chunks::<16>();
-    for (d, s) in dst.iter_mut().zip(src) {
-        *d = (u128::from_ne_bytes(*s) ^ wide).to_ne_bytes();
-    }
-    for (i, (d, s)) in dst_tail.iter_mut().zip(src_tail).enumerate() {
-        *d = s ^ key[i & 3];
-    }
+    mask_into(&mut out[start..], payload, key);
 }
 
 /// RSV1, which permessage-deflate uses to mark a compressed message.

@@ -20,13 +20,7 @@
 #[inline]
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     let key = rotate_key(key, offset);
-    // Word at a time: 16-byte chunks XORed with a repeated key compile to
-    // vector instructions; the key period (4) divides the chunk size, so the
-    // key phase is the same at every chunk boundary.
-    let wide = u128::from_ne_bytes([
-        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3], key[0], key[1], key[2],
-        key[3], key[0], key[1], key[2], key[3],
-    ]);
+    let wide = wide_key(key);
     let (chunks, tail) = buf.as_chunks_mut::<16>();
     for chunk in chunks {
         *chunk = (u128::from_ne_bytes(*chunk) ^ wide).to_ne_bytes();
@@ -34,6 +28,43 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     for (i, byte) in tail.iter_mut().enumerate() {
         *byte ^= key[i & 3];
     }
+}
+
+/// Writes `src` masked with `key` (from payload byte 0) into `dst`, which
+/// must be exactly as long: one pass that copies and XORs, for a sender that
+/// would otherwise copy the payload and then mask the copy.
+///
+/// ```
+/// use wsmachine::frame::{apply_mask, mask_into};
+/// let mut copy = [0u8; 5];
+/// mask_into(&mut copy, b"Hello", [0x37, 0xfa, 0x21, 0x3d]);
+/// let mut in_place = *b"Hello";
+/// apply_mask(&mut in_place, [0x37, 0xfa, 0x21, 0x3d], 0);
+/// assert_eq!(copy, in_place);
+/// ```
+#[inline]
+pub fn mask_into(dst: &mut [u8], src: &[u8], key: [u8; 4]) {
+    debug_assert_eq!(dst.len(), src.len());
+    let wide = wide_key(key);
+    let (dst, dst_tail) = dst.as_chunks_mut::<16>();
+    let (src, src_tail) = src.as_chunks::<16>();
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d = (u128::from_ne_bytes(*s) ^ wide).to_ne_bytes();
+    }
+    for (i, (d, s)) in dst_tail.iter_mut().zip(src_tail).enumerate() {
+        *d = s ^ key[i & 3];
+    }
+}
+
+/// The key repeated over 16 bytes. Word at a time: 16-byte chunks XORed with
+/// it compile to vector instructions; the key period (4) divides the chunk
+/// size, so the key phase is the same at every chunk boundary.
+#[inline]
+fn wide_key(key: [u8; 4]) -> u128 {
+    u128::from_ne_bytes([
+        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3], key[0], key[1], key[2],
+        key[3], key[0], key[1], key[2], key[3],
+    ])
 }
 
 /// The key as seen from payload byte `offset`.
@@ -81,6 +112,12 @@ mod tests {
             naive(&mut expected, key, offset);
             apply_mask(&mut storage[align..], key, offset);
             prop_assert_eq!(&storage[align..], &expected[..]);
+            // The copying form, from payload byte 0.
+            let mut from_zero = data.clone();
+            naive(&mut from_zero, key, 0);
+            let mut copy = alloc::vec![0; data.len()];
+            mask_into(&mut copy, &data, key);
+            prop_assert_eq!(copy, from_zero);
         }
     }
 }

@@ -7,4 +7,4 @@ mod header;
 mod mask;
 
 pub use header::{Decoded, FrameHeader, HeaderError, MAX_HEADER_LEN, OpCode};
-pub use mask::apply_mask;
+pub use mask::{apply_mask, mask_into};
