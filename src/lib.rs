@@ -125,4 +125,4 @@ pub use handshake::{ClientRequest, HandshakeError, HandshakeRequest, OriginPolic
 pub use mask_source::MaskSource;
 #[cfg(feature = "std")]
 pub use mask_source::OsRandom;
-pub use message::{CloseCode, CloseFrame, Message, MessageKind};
+pub use message::{Chunk, CloseCode, CloseFrame, Message, MessageKind};
