@@ -127,7 +127,10 @@ fn drain_stream(conn: &mut Connection, seen: &mut Seen, budget: usize) -> bool {
             Event::Message(message) => {
                 assert!(message.as_bytes().len() <= config.max_message_size());
             }
-            Event::Chunk(chunk) => assert!(config.streaming(), "a chunk while streaming is off: {chunk:?}"),
+            Event::Chunk(chunk) => assert!(
+                config.streaming(),
+                "a chunk while streaming is off: {chunk:?}"
+            ),
             Event::Ping(payload) => {
                 assert!(payload.len() <= 125 && payload.len() <= config.max_frame_size());
                 seen.pings.push(payload.to_vec());

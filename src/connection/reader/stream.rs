@@ -37,6 +37,7 @@ use crate::utf8::{incomplete_tail, is_char_prefix};
 
 /// The most inflated bytes one chunk of a compressed message holds: the
 /// bound on the inflate buffer.
+#[cfg(feature = "deflate")]
 pub(super) const INFLATE_CHUNK: usize = 64 * 1024;
 
 /// Where the message being streamed stands, between calls.
@@ -138,7 +139,13 @@ impl Reader {
                 return self.complete_frame(&frame, payload, tx, config);
             }
             let frame = self.check_header(&header, header_len, config, role)?;
-            self.start_data_frame(&header, at + header_len, frame.payload_len, frame.compressed, config)?;
+            self.start_data_frame(
+                &header,
+                at + header_len,
+                frame.payload_len,
+                frame.compressed,
+                config,
+            )?;
         }
     }
 
