@@ -32,6 +32,7 @@
 
 mod error;
 mod handshake;
+mod stream;
 
 use alloc::borrow::ToOwned;
 use alloc::string::String;
@@ -42,6 +43,7 @@ use crate::{CloseCode, Connection, Event, Message, MessageKind, Role, Sender, St
 
 pub use error::Error;
 pub use handshake::{Decision, RequestHead, connect, read_request_head, respond};
+pub use stream::{MessageReader, MessageWriter};
 
 /// Bytes asked of the connection's input buffer for each read.
 const READ_CHUNK: usize = 64 * 1024;
@@ -122,10 +124,50 @@ impl<S: Read + Write> WebSocket<S> {
     /// # Errors
     ///
     /// See [`Error`]; [`Error::Io`] with a timeout kind can be retried.
+    ///
+    /// In streaming mode ([`Config::with_streaming`](crate::Config::with_streaming))
+    /// a message's chunks are put together here, up to
+    /// [`Config::max_message_size`](crate::Config::max_message_size) (over
+    /// it, the connection is closed with 1009 and this fails with
+    /// [`ProtocolError::MessageTooLarge`](crate::ProtocolError::MessageTooLarge));
+    /// pings and pongs that arrive in the middle of a message are answered
+    /// and skipped. [`message_reader`](Self::message_reader) reads a message
+    /// without holding it whole.
     pub fn read(&mut self) -> Result<OwnedMessage, Error> {
+        let limit = self.conn.config().max_message_size();
+        let mut partial: Option<(MessageKind, Vec<u8>)> = None;
         loop {
-            if let Some(message) = self.read_with(|event, _| OwnedMessage::from_event(&event))? {
-                return Ok(message);
+            let next = self.read_with(|event, _| match event {
+                Event::Chunk(chunk) => {
+                    if chunk.is_first() {
+                        partial = Some((chunk.kind(), Vec::new()));
+                    }
+                    // Without a first chunk: the rest of a message whose
+                    // `message_reader` was dropped early.
+                    let (_, data) = partial.as_mut()?;
+                    if data.len() + chunk.as_bytes().len() > limit {
+                        return Some(Err(crate::ProtocolError::MessageTooLarge));
+                    }
+                    data.extend_from_slice(chunk.as_bytes());
+                    let (kind, data) = partial.take_if(|_| chunk.is_last())?;
+                    Some(Ok(match kind {
+                        MessageKind::Text => OwnedMessage::Text(
+                            String::from_utf8(data).expect("text chunks are UTF-8"),
+                        ),
+                        MessageKind::Binary => OwnedMessage::Binary(data),
+                    }))
+                }
+                Event::Ping(_) | Event::Pong(_) if partial.is_some() => None,
+                other => OwnedMessage::from_event(&other).map(Ok),
+            })?;
+            match next {
+                Some(Ok(message)) => return Ok(message),
+                Some(Err(too_large)) => {
+                    self.conn.close(CloseCode::MESSAGE_TOO_BIG, "")?;
+                    self.flush()?;
+                    return Err(Error::Protocol(too_large));
+                }
+                None => {}
             }
         }
     }

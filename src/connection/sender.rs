@@ -214,7 +214,10 @@ impl Sender {
             Some(current) if current != kind => return Err(UsageError::NoMessageInProgress),
             Some(_) => OpCode::Continuation,
             None => {
-                self.outgoing_utf8.reset();
+                // A stream's text was checked from `begin_message` on.
+                if !streamed {
+                    self.outgoing_utf8.reset();
+                }
                 match kind {
                     MessageKind::Text => OpCode::Text,
                     MessageKind::Binary => OpCode::Binary,

@@ -136,6 +136,29 @@ impl Sender {
         Ok(())
     }
 
+    /// Sends the bytes coalesced so far as a frame now, without waiting for
+    /// a full frame (a flush). Nothing happens when none are waiting or
+    /// chunks are not coalesced. A text frame may end inside a character,
+    /// which RFC 6455 allows (the message as a whole is UTF-8).
+    pub fn flush_message(&mut self) -> Result<(), UsageError> {
+        let Some(stream) = self.stream.as_mut() else {
+            return Err(UsageError::NoMessageInProgress);
+        };
+        if stream.pending.is_empty() {
+            return Ok(());
+        }
+        let kind = stream.kind;
+        let pending = core::mem::take(&mut stream.pending);
+        let result = self.fragment(kind, &pending, false, true);
+        if let Some(stream) = self.stream.as_mut() {
+            stream.pending = pending;
+            if result.is_ok() {
+                stream.pending.clear();
+            }
+        }
+        result
+    }
+
     /// Ends the streamed message (with the coalesced bytes, if any, or an
     /// empty final frame). Text must end on a character boundary, else
     /// [`UsageError::InvalidUtf8`] and the message stays open.
