@@ -14,8 +14,14 @@
 //! Browsers from other sites are refused (403) by the default
 //! `OriginPolicy::SameHost`; `--any-origin` lets every origin in. The default
 //! limits (16 MiB frames, 64 MiB messages) are enough for Autobahn 9.*.
+//!
+//! `--stream` echoes every message chunk by chunk as it arrives (streaming
+//! mode): each chunk goes back out as a frame before the next read, so a
+//! connection holds about one read (64 KiB) whatever the message size, and
+//! frames up to 1 TiB with no message size limit are accepted.
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::Duration;
 
@@ -23,7 +29,23 @@ use wsmachine::blocking::{self, Decision, Error, WebSocket};
 use wsmachine::{Config, Event, OriginPolicy};
 
 const PAGE: &str = include_str!("echo_page.html");
-const USAGE: &str = "usage: echo_server [ADDR] [--any-origin]   (ADDR defaults to 127.0.0.1:8080)";
+const USAGE: &str =
+    "usage: echo_server [ADDR] [--any-origin] [--stream]   (ADDR defaults to 127.0.0.1:8080)";
+
+/// `--stream`: echo messages chunk by chunk (set once, while parsing arguments).
+static STREAM: AtomicBool = AtomicBool::new(false);
+
+/// Streaming mode: memory bounded by the read size, so any message size.
+fn stream_config(config: Config) -> Config {
+    if !STREAM.load(Ordering::Relaxed) {
+        return config;
+    }
+    config
+        .with_streaming(true)
+        .without_message_size_limit()
+        .with_max_frame_size(1 << 40)
+        .expect("1 TiB is the largest frame limit")
+}
 
 /// Said on the startup line: built with `--features deflate`, the default
 /// `Config` negotiates permessage-deflate.
@@ -55,7 +77,7 @@ fn main() {
     for stream in listener.incoming() {
         match stream {
             Ok(stream) => {
-                let config = Config::default().with_origin_policy(policy.clone());
+                let config = stream_config(Config::default().with_origin_policy(policy.clone()));
                 thread::spawn(move || serve(stream, config));
             }
             Err(e) => eprintln!("accept failed: {e}"),
@@ -69,6 +91,7 @@ fn parse_args() -> Result<(SocketAddr, bool), String> {
     for arg in std::env::args().skip(1) {
         match arg.as_str() {
             "--any-origin" => any_origin = true,
+            "--stream" => STREAM.store(true, Ordering::Relaxed),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -131,6 +154,8 @@ fn echo(mut ws: WebSocket<TcpStream>) -> Result<Option<(u16, String)>, Error> {
         let sent = ws.read_with(|event, sender| match event {
             // Zero copy: the message is sent straight from the input buffer.
             Event::Message(message) => sender.send(message),
+            // --stream: each chunk goes out as a frame, also from the input buffer.
+            Event::Chunk(chunk) => sender.send_chunk(chunk),
             Event::Close(frame) => {
                 close = Some((frame.code.0, frame.reason.to_owned()));
                 Ok(())
