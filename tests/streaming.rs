@@ -225,6 +225,11 @@ proptest! {
         prop_assert_eq!(&seen.events, &expected);
         prop_assert!(streamed.is_closed());
     }
+}
+
+proptest! {
+    // Big messages: fewer cases, each one megabytes through the engine.
+    #![proptest_config(ProptestConfig::with_cases(48))]
 
     /// Memory stays under a bound computed from the read size, whatever the
     /// message sizes and however the reads cut the frames.
