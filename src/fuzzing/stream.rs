@@ -45,7 +45,8 @@ impl StreamParams {
             .and_then(|c| c.with_max_headers(HEADERS[usize::from((b1 >> 5) & 3)]))
             .expect("limits in range")
             .with_auto_pong(b0 & 0x40 == 0)
-            .with_origin_policy(origin);
+            .with_origin_policy(origin)
+            .with_streaming(b2 & 0x20 != 0);
         Self {
             config,
             max_chunk: 1 << (b3 % 13),

@@ -317,8 +317,14 @@ impl Reader {
         let corrupt = |_| ProtocolError::InvalidCompressedData;
         let before = self.inflated.len();
         let ready = self.start..self.start + self.stream.ready;
+        // Room up to the chunk size, or to one byte past the message limit
+        // when that is nearer (so a small limit keeps the buffer small too).
+        let allowed = config.streamed_message_limit().map_or(usize::MAX, |limit| {
+            limit.saturating_sub(self.stream.received)
+        });
+        let room = INFLATE_CHUNK.min(before.saturating_add(allowed).saturating_add(1));
         let (consumed, full) = inflater
-            .decompress_some(&self.buf[ready], &mut self.inflated, INFLATE_CHUNK)
+            .decompress_some(&self.buf[ready], &mut self.inflated, room)
             .map_err(corrupt)?;
         self.start += consumed;
         self.stream.ready -= consumed;
@@ -328,7 +334,7 @@ impl Reader {
         let done = input_done
             && (!frame.fin
                 || inflater
-                    .finish_some(&mut self.inflated, INFLATE_CHUNK)
+                    .finish_some(&mut self.inflated, room)
                     .map_err(corrupt)?);
         self.stream.received += self.inflated.len() - before;
         if let Some(limit) = config.streamed_message_limit()
