@@ -29,6 +29,23 @@
 //! returns [`Error::Closed`]. Dropping the `WebSocket` drops the stream, which
 //! closes a `TcpStream`: RFC 6455 section 7.1.1 wants the server to close the
 //! TCP connection first, and [`WebSocket::is_closed`] says when it may.
+//!
+//! # Messages as byte streams
+//!
+//! [`WebSocket::message_writer`] and [`WebSocket::message_reader`] turn one
+//! message into `std::io` (gorilla's `NextWriter` and `NextReader`); with
+//! [`Config::with_streaming`](crate::Config::with_streaming) neither end holds it whole:
+//!
+//! ```no_run
+//! use wsmachine::{MessageKind, blocking};
+//!
+//! let mut ws = blocking::connect("ws://127.0.0.1:8080/upload")?;
+//! let mut file = std::fs::File::open("video.mp4")?;
+//! std::io::copy(&mut file, &mut ws.message_writer(MessageKind::Binary))?; // one message
+//! let mut reply = ws.message_reader()?; // the next message, read as it arrives
+//! std::io::copy(&mut reply, &mut std::fs::File::create("echo.mp4")?)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod error;
 mod handshake;
