@@ -39,7 +39,11 @@ go_env=(env GO111MODULE=off GOPATH="$root/target/go/gopath:/usr/share/gocode"
 
 step "Go peers: build (Debian's Go, gorilla/websocket and x/net, GOPATH mode, offline)"
 mkdir -p "$go_bin"
+unformatted=$(gofmt -l tests/interop/go)
+[ -z "$unformatted" ] || fail "not gofmt-formatted: $unformatted"
 for prog in gorilla_server xnet_server gorilla_client xnet_client; do
+    timeout 600 "${go_env[@]}" go vet "./tests/interop/go/$prog" \
+        || fail "go vet ./tests/interop/go/$prog failed"
     timeout 600 "${go_env[@]}" go build -o "$go_bin/$prog" "./tests/interop/go/$prog" \
         || fail "go build ./tests/interop/go/$prog failed"
 done
