@@ -143,8 +143,11 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Options>,
     Ok(Some(options))
 }
 
+/// The value after `flag`, which must be there and not be empty.
 fn value_of(flag: &str, value: Option<String>) -> Result<String, String> {
-    value.ok_or_else(|| format!("{flag} needs a value"))
+    value
+        .filter(|value| !value.is_empty())
+        .ok_or_else(|| format!("{flag} needs a value"))
 }
 
 /// `"Name: value"` into its two halves, whitespace around the value trimmed.
