@@ -9,6 +9,8 @@
 # offline, into target/go/ (installed by scripts/install-interop-go.sh).
 #
 # What is checked (each Go program prints one `ok`/`FAIL` line per case):
+#   - echo_client's command line: --help lists every option; an unknown
+#     option, a header without a colon, a missing value: exit 2 and the reason.
 #   - gorilla client -> wire tap -> echo_server, and -> event_loop, without
 #     and with EnableCompression: text, binary, empty text and binary,
 #     non-ASCII, 64 KiB, 1 MiB text and binary, fragmented text and binary
@@ -107,6 +109,19 @@ echo_client_run() {
 stderr_says() {
     grep -qF -- "$2" "$tmp/$1.err" || { cat "$tmp/$1.err" >&2; fail "echo_client ($1) did not say: $2"; }
 }
+
+step "echo_client's command line (--help, bad options)"
+help=$(timeout 10 target/release/examples/echo_client --help) || fail "echo_client --help failed"
+for option in --origin --protocol --header --help; do
+    [[ $help == *"$option"* ]] || fail "echo_client --help does not list $option"
+done
+echo_client_run bad-option 2 --bogus
+stderr_says bad-option "unknown option --bogus"
+echo_client_run bad-header 2 --header no-colon ws://127.0.0.1:9/
+stderr_says bad-header 'is not "Name: value"'
+echo_client_run missing-value 2 --protocol
+stderr_says missing-value "--protocol needs a value"
+echo "ok   echo_client: --help lists every option; bad ones exit 2 with the reason"
 
 step "gorilla client -> wire tap -> echo_server and event_loop (without and with EnableCompression)"
 for server in echo_server event_loop; do
