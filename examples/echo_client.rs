@@ -14,13 +14,21 @@
 //!
 //! Every line waits for its reply before the next is sent. At the end of
 //! input the client closes with 1000 and waits for the server's close.
+//!
+//! It never hangs: `--open-timeout S` (default 10) bounds the TCP connect
+//! and the handshake, `--close-timeout S` (default 10) the wait for the
+//! server's close; a server that sends nothing at all while we wait for a
+//! reply is pinged after 20 s and given up 20 s later. Each ends the client
+//! with a message and a non-zero status.
 use std::io::{BufRead, Write};
 use std::net::TcpStream;
 use std::process::ExitCode;
 
-use wsmachine::blocking::{Error, OwnedMessage, WebSocket};
+mod common;
+
+use wsmachine::blocking::{self, Error, OwnedMessage, WebSocket};
 use wsmachine::handshake::{ClientRequest, WsUrl, format_extensions};
-use wsmachine::{CloseCode, ProtocolError};
+use wsmachine::{CloseCode, Config, ProtocolError, Timeout};
 
 const USAGE: &str = "\
 usage: echo_client [OPTIONS] [ws://HOST:PORT/PATH]   (default ws://127.0.0.1:8080/echo)
@@ -33,6 +41,10 @@ options:
   --protocol NAME         offer subprotocol NAME; repeatable, most preferred
                           first; the one the server chose is printed on stderr
   --header \"Name: value\"  send one more request header; repeatable
+  --open-timeout S        give up if the connection is not open within S seconds
+                          (default 10; 0: wait forever)
+  --close-timeout S       give up if the server does not answer our close within
+                          S seconds (default 10; 0: wait forever)
   -h, --help              print this help";
 
 /// Said after a bad command line.
@@ -61,6 +73,7 @@ struct Options {
     origin: Option<String>,
     protocols: Vec<String>,
     headers: Vec<(String, String)>,
+    config: Config,
 }
 
 fn main() -> ExitCode {
@@ -86,7 +99,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut ws = match connect(&target, &request) {
+    let mut ws = match connect(&target, &request, options.config.clone()) {
         Ok(ws) => ws,
         Err(Error::Rejected { status, body }) => {
             let body = String::from_utf8_lossy(&body);
@@ -107,6 +120,17 @@ fn main() -> ExitCode {
             }
             return ExitCode::FAILURE;
         }
+        Err(Error::Timeout(Timeout::Opening)) => {
+            let after = options
+                .config
+                .open_timeout()
+                .map_or_else(String::new, |t| format!(" within {} s", t.as_secs_f64()));
+            eprintln!(
+                "echo_client: {url} did not complete the WebSocket handshake{after} \
+                 (--open-timeout)"
+            );
+            return ExitCode::FAILURE;
+        }
         Err(e) => {
             eprintln!("echo_client: cannot connect to {url}: {e}");
             return ExitCode::FAILURE;
@@ -115,6 +139,13 @@ fn main() -> ExitCode {
     report_connected(&url, &ws, &options.protocols);
     match run(&mut ws) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(Error::Timeout(Timeout::Closing)) => {
+            eprintln!(
+                "echo_client: the server did not answer our close frame in time \
+                 (--close-timeout); closing anyway"
+            );
+            ExitCode::FAILURE
+        }
         Err(e) => {
             eprintln!("echo_client: {e}");
             ExitCode::FAILURE
@@ -130,6 +161,10 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Options>,
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "-h" | "--help" => return Ok(None),
+            "--open-timeout" | "--close-timeout" => {
+                options.config = common::timer_flag(&options.config, &arg, || args.next())?
+                    .expect("a timer flag");
+            }
             "--origin" => options.origin = Some(value_of(&arg, args.next())?),
             "--protocol" => options.protocols.push(value_of(&arg, args.next())?),
             "--header" => options
@@ -199,10 +234,19 @@ fn writable(request: &ClientRequest) -> Result<(), wsmachine::handshake::HeaderE
     request.write_request("dGhlIHNhbXBsZSBub25jZQ==", &mut Vec::new())
 }
 
-fn connect(target: &WsUrl, request: &ClientRequest) -> Result<WebSocket<TcpStream>, Error> {
-    let stream = TcpStream::connect((target.host.as_str(), target.port))?;
-    stream.set_nodelay(true)?;
-    WebSocket::connect(stream, request)
+/// The TCP connect and the handshake, both bounded by the open timeout.
+fn connect(
+    target: &WsUrl,
+    request: &ClientRequest,
+    config: Config,
+) -> Result<WebSocket<TcpStream>, Error> {
+    let host = if target.host.contains(':') {
+        format!("[{}]", target.host) // an IPv6 literal
+    } else {
+        target.host.clone()
+    };
+    let url = format!("ws://{host}:{}/", target.port);
+    blocking::connect_request(&url, request, config)
 }
 
 /// One line on stderr: the subprotocol chosen and the extensions accepted.

@@ -9,7 +9,7 @@ use core::time::Duration;
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 
-use super::{Error, SetTimeouts, WebSocket};
+use super::{Error, Transport, WebSocket, lingering_close};
 use crate::handshake::{HandshakeError, WsUrl};
 use crate::{
     Accept, ClientRequest, Config, Connection, Event, HandshakeRequest, OsRandom, ProtocolError,
@@ -81,7 +81,7 @@ impl Decision {
     }
 }
 
-impl<S: Read + Write + SetTimeouts> WebSocket<S> {
+impl<S: Read + Write + Transport> WebSocket<S> {
     /// Runs the server side of the opening handshake with the default
     /// [`Config`] and accepts every valid request.
     ///
@@ -141,8 +141,11 @@ impl<S: Read + Write + SetTimeouts> WebSocket<S> {
                 }
                 Ok(_) => {}
                 Err(error) => {
-                    // The error response (400, 403, 426, ...) is queued.
-                    let _ = self.flush();
+                    // The error response (400, 403, 426, 431, ...) is queued:
+                    // write it, then close so that it reaches the client.
+                    if self.flush().is_ok() {
+                        lingering_close(self.stream);
+                    }
                     return Err(error.into());
                 }
             }
@@ -182,6 +185,7 @@ impl<S: Read + Write + SetTimeouts> WebSocket<S> {
                     .collect();
                 self.conn.reject(status, &headers, &body)?;
                 self.flush()?;
+                lingering_close(self.stream);
                 Err(Error::Rejected { status, body })
             }
         }
@@ -428,6 +432,9 @@ pub fn respond<S: Write>(
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        426 => "Upgrade Required",
+        431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         _ => "",
     };

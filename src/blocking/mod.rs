@@ -10,7 +10,7 @@
 //! Time: the connection's timers (keepalive ping, dead peer, open and close
 //! timeouts; [`Config`](crate::Config), Python websockets' 20/20/10/10 s by
 //! default) run on the stream's read timeout, set to the next deadline before
-//! each blocking read ([`SetTimeouts`]). An expiry comes back as
+//! each blocking read ([`Transport`]). An expiry comes back as
 //! [`Error::Timeout`]. A bound of your own on one [`WebSocket::read`] is
 //! [`WebSocket::set_read_timeout`] (an [`Error::Io`] timeout that leaves the
 //! connection usable); writes that make no progress for
@@ -40,7 +40,7 @@
 
 mod error;
 mod handshake;
-mod timeouts;
+mod transport;
 
 use alloc::borrow::ToOwned;
 use alloc::string::String;
@@ -56,8 +56,8 @@ pub use handshake::{
     Decision, RequestHead, connect, connect_request, connect_with_config, read_request_head,
     respond,
 };
-use timeouts::Applied;
-pub use timeouts::SetTimeouts;
+use transport::Applied;
+pub use transport::{Transport, lingering_close};
 
 /// How long a write may make no progress before it fails (gorilla's
 /// `writeWait`): a peer that stops reading cannot hold a writer forever.
@@ -130,7 +130,7 @@ pub struct WebSocket<S> {
     applied: Applied,
 }
 
-impl<S: Read + Write + SetTimeouts> WebSocket<S> {
+impl<S: Read + Write + Transport> WebSocket<S> {
     /// Wraps a stream whose opening handshake is already done (or that
     /// needs none) around an open connection, such as
     /// [`Connection::open_server`]. Any output the connection holds is
