@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo run --example echo_server -- [ADDR] [--any-origin]
+//!     [--ping-interval S] [--ping-timeout S] [--open-timeout S] [--stream]
 //! ```
 //!
 //! `ADDR` defaults to `127.0.0.1:8080` (`127.0.0.1:0` picks a free port); the
@@ -15,31 +16,33 @@
 //! `OriginPolicy::SameHost`; `--any-origin` lets every origin in. The default
 //! limits (16 MiB frames, 64 MiB messages) are enough for Autobahn 9.*.
 //!
+//! Liveness (the `blocking` adapter's defaults, Python websockets' values):
+//! a connection with nothing received for `--ping-interval` seconds (20) is
+//! pinged, and dropped with 1011 if nothing arrives `--ping-timeout` seconds
+//! (20) later; a handshake must complete within `--open-timeout` seconds
+//! (10). 0 turns a timer off. A request refused with an HTTP error (a 431
+//! for a header flood) is answered, then closed with a lingering close so
+//! the client reads the answer rather than a reset.
+//!
 //! `--stream` echoes every message chunk by chunk as it arrives (streaming
 //! mode): each chunk goes back out as a frame before the next read, so a
 //! connection holds about one read (64 KiB) whatever the message size, and
 //! frames up to 1 TiB with no message size limit are accepted.
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
-use std::time::Duration;
 
-use wsmachine::blocking::{self, Decision, Error, WebSocket};
+use wsmachine::blocking::{self, Decision, Error, Transport, WebSocket};
 use wsmachine::{Config, Event, OriginPolicy};
 
+mod common;
+
 const PAGE: &str = include_str!("echo_page.html");
-const USAGE: &str =
-    "usage: echo_server [ADDR] [--any-origin] [--stream]   (ADDR defaults to 127.0.0.1:8080)";
+const USAGE: &str = "usage: echo_server [ADDR] [--any-origin] [--ping-interval S] [--ping-timeout S] \
+[--open-timeout S] [--stream]   (ADDR defaults to 127.0.0.1:8080; --help explains)";
 
-/// `--stream`: echo messages chunk by chunk (set once, while parsing arguments).
-static STREAM: AtomicBool = AtomicBool::new(false);
-
-/// Streaming mode: memory bounded by the read size, so any message size.
+/// `--stream`: streaming mode, memory bounded by the read size, so any message size.
 fn stream_config(config: Config) -> Config {
-    if !STREAM.load(Ordering::Relaxed) {
-        return config;
-    }
     config
         .with_streaming(true)
         .without_message_size_limit()
@@ -56,7 +59,7 @@ const COMPRESSION: &str = if cfg!(feature = "deflate") {
 };
 
 fn main() {
-    let (addr, any_origin) = parse_args().unwrap_or_else(|message| {
+    let (addr, config) = parse_args().unwrap_or_else(|message| {
         eprintln!("echo_server: {message}\n{USAGE}");
         std::process::exit(2);
     });
@@ -69,15 +72,10 @@ fn main() {
         .expect("a bound listener has an address");
     println!("listening on http://{local}{COMPRESSION}");
     std::io::stdout().flush().ok();
-    let policy = if any_origin {
-        OriginPolicy::Any
-    } else {
-        OriginPolicy::SameHost
-    };
     for stream in listener.incoming() {
         match stream {
             Ok(stream) => {
-                let config = stream_config(Config::default().with_origin_policy(policy.clone()));
+                let config = config.clone();
                 thread::spawn(move || serve(stream, config));
             }
             Err(e) => eprintln!("accept failed: {e}"),
@@ -85,15 +83,19 @@ fn main() {
     }
 }
 
-fn parse_args() -> Result<(SocketAddr, bool), String> {
+fn parse_args() -> Result<(SocketAddr, Config), String> {
     let mut addr = None;
-    let mut any_origin = false;
-    for arg in std::env::args().skip(1) {
+    let mut config = Config::default();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--any-origin" => any_origin = true,
-            "--stream" => STREAM.store(true, Ordering::Relaxed),
+            "--any-origin" => config = config.with_origin_policy(OriginPolicy::Any),
+            "--stream" => config = stream_config(config),
+            "--ping-interval" | "--ping-timeout" | "--open-timeout" => {
+                config = common::timer_flag(&config, &arg, || args.next())?.expect("a timer flag");
+            }
             "-h" | "--help" => {
-                println!("{USAGE}");
+                println!("{USAGE}\n{}", common::SERVER_TIMER_HELP);
                 std::process::exit(0);
             }
             flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
@@ -106,7 +108,7 @@ fn parse_args() -> Result<(SocketAddr, bool), String> {
     }
     Ok((
         addr.unwrap_or_else(|| ([127, 0, 0, 1], 8080).into()),
-        any_origin,
+        config,
     ))
 }
 
@@ -116,19 +118,32 @@ fn serve(mut stream: TcpStream, config: Config) {
         .map_or_else(|_| "?".into(), |a| a.to_string());
     stream.set_nodelay(true).ok();
     // A client that never finishes its request does not hold a thread forever.
-    stream.set_read_timeout(Some(Duration::from_secs(30))).ok();
-    let head = match blocking::read_request_head(&mut stream, 16 * 1024) {
+    Transport::set_read_timeout(&mut stream, config.open_timeout()).ok();
+    let head = match blocking::read_request_head(&mut stream, config.max_handshake_bytes()) {
         Ok(head) => head,
-        Err(e) => return eprintln!("{peer}: bad request: {e}"),
+        Err(Error::Protocol(e)) => {
+            // Too large (431) or malformed (400): say so, and make sure the
+            // client can read it.
+            let status = e.http_status().unwrap_or(400);
+            eprintln!("{peer}: bad request, answered {status}: {e}");
+            if blocking::respond(&mut stream, status, "text/plain", e.to_string().as_bytes())
+                .is_ok()
+            {
+                blocking::lingering_close(stream);
+            }
+            return;
+        }
+        Err(e) => return eprintln!("{peer}: no request: {e}"),
     };
     if !head.is_websocket() && head.method() == "GET" && head.path_only() == "/" {
-        if let Err(e) = blocking::respond(
+        match blocking::respond(
             &mut stream,
             200,
             "text/html; charset=utf-8",
             PAGE.as_bytes(),
         ) {
-            eprintln!("{peer}: writing the page failed: {e}");
+            Ok(()) => blocking::lingering_close(stream),
+            Err(e) => eprintln!("{peer}: writing the page failed: {e}"),
         }
         return;
     }
@@ -147,8 +162,7 @@ fn serve(mut stream: TcpStream, config: Config) {
 
 /// Echoes until the close handshake completes; returns the peer's close code.
 fn echo(mut ws: WebSocket<TcpStream>) -> Result<Option<(u16, String)>, Error> {
-    // Idle WebSockets may stay open as long as they like.
-    ws.get_mut().set_read_timeout(None)?;
+    // Idle WebSockets stay open as long as they answer keepalive pings.
     let mut close = None;
     loop {
         let sent = ws.read_with(|event, sender| match event {

@@ -5,7 +5,7 @@
 use alloc::vec::Vec;
 use std::io::{self, Read, Write};
 
-use super::{Error, WebSocket};
+use super::{Error, Transport, WebSocket};
 use crate::{Event, MessageKind, UsageError};
 
 /// Frame payload size a [`MessageWriter`] coalesces its writes into.
@@ -22,7 +22,7 @@ fn io_error(error: Error) -> io::Error {
     }
 }
 
-impl<S: Read + Write> WebSocket<S> {
+impl<S: Read + Write + Transport> WebSocket<S> {
     /// The next text or binary message as a reader (`std::io::Read`),
     /// waiting for its first bytes. Pings are answered on the way; pongs are
     /// skipped.
@@ -131,7 +131,7 @@ impl<S> MessageReader<'_, S> {
     }
 }
 
-impl<S: Read + Write> Read for MessageReader<'_, S> {
+impl<S: Read + Write + Transport> Read for MessageReader<'_, S> {
     /// Reads the message's next bytes; `Ok(0)` at its end. A protocol
     /// error (invalid UTF-8 in a text message: 1007, already sent) comes
     /// back as [`std::io::ErrorKind::Other`] wrapping the [`Error`]; the
@@ -179,7 +179,7 @@ impl<S: Read + Write> Read for MessageReader<'_, S> {
 
 /// One message sent as a byte stream; see [`WebSocket::message_writer`].
 #[derive(Debug)]
-pub struct MessageWriter<'a, S: Read + Write> {
+pub struct MessageWriter<'a, S: Read + Write + Transport> {
     ws: &'a mut WebSocket<S>,
     /// Whether the message could be started (not while another is being
     /// sent, nor once closed): reported by the first write.
@@ -187,7 +187,7 @@ pub struct MessageWriter<'a, S: Read + Write> {
     finished: bool,
 }
 
-impl<S: Read + Write> MessageWriter<'_, S> {
+impl<S: Read + Write + Transport> MessageWriter<'_, S> {
     /// Ends the message and writes it out, reporting any error (dropping
     /// the writer does the same, ignoring errors, as `BufWriter` does).
     ///
@@ -218,7 +218,7 @@ fn usage_io(error: UsageError) -> io::Error {
     io::Error::new(kind, Error::Usage(error))
 }
 
-impl<S: Read + Write> Write for MessageWriter<'_, S> {
+impl<S: Read + Write + Transport> Write for MessageWriter<'_, S> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.begun.map_err(usage_io)?;
         self.ws.conn.write_chunk(buf).map_err(usage_io)?;
@@ -234,7 +234,7 @@ impl<S: Read + Write> Write for MessageWriter<'_, S> {
     }
 }
 
-impl<S: Read + Write> Drop for MessageWriter<'_, S> {
+impl<S: Read + Write + Transport> Drop for MessageWriter<'_, S> {
     fn drop(&mut self) {
         if !self.finished && self.begun.is_ok() {
             let _ = self.end();
