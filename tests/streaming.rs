@@ -592,6 +592,50 @@ mod deflate {
         s
     }
 
+    /// A compressing client and two servers that accepted the same request:
+    /// one in whole-message mode, one streaming.
+    fn one_client_two_servers() -> (Connection, Connection, Connection) {
+        let req = ClientRequest::from_url("ws://127.0.0.1:1/").unwrap();
+        let mut client = Connection::client(&req, Config::default(), counter_masks()).unwrap();
+        let hello = take_output(&mut client, usize::MAX);
+        let mut whole = Connection::server(Config::default());
+        let mut streamed = Connection::server(streaming());
+        for server in [&mut whole, &mut streamed] {
+            server.receive(&hello);
+            assert!(matches!(server.next_event(), Ok(Some(Event::Handshake(_)))));
+            server.accept(Accept::new()).unwrap();
+        }
+        let response = take_output(&mut whole, usize::MAX);
+        assert_eq!(take_output(&mut streamed, usize::MAX), response);
+        client.receive(&response);
+        assert!(matches!(client.next_event(), Ok(Some(Event::Connected(_)))));
+        (client, whole, streamed)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// With permessage-deflate too, for any byte split: streaming gives
+        /// the whole-message mode's messages, text chunks valid UTF-8.
+        #[test]
+        fn compressed_chunks_concatenate_to_the_whole_mode_messages(
+            ops in proptest::collection::vec(op(), 1..8),
+            big in 0usize..200_000,
+            cuts in proptest::collection::vec(any::<usize>(), 0..40),
+        ) {
+            let (mut client, mut whole, mut streamed) = one_client_two_servers();
+            let mut expected = apply(&mut client, &ops);
+            // One message big enough to take several inflate chunks.
+            let text = prose(big);
+            client.send_text(&text).unwrap();
+            expected.push(Owned::Text(text));
+            let bytes = take_output(&mut client, usize::MAX);
+            prop_assert_eq!(&feed(&mut whole, &bytes, Chunking::Whole), &expected);
+            let seen = feed_cuts(&mut streamed, &bytes, &cuts);
+            prop_assert_eq!(&seen.events, &expected);
+        }
+    }
+
     /// A compressed message streams out of the inflate buffer in chunks of
     /// at most 64 KiB, text chunks valid UTF-8, the same as whole mode.
     #[test]
