@@ -382,7 +382,9 @@ impl<S: Read + Write + Transport> WebSocket<S> {
     /// Starts the closing handshake and flushes. Keep calling
     /// [`read`](Self::read) until it returns the peer's
     /// [`OwnedMessage::Close`] and then [`Error::Closed`]; messages the peer
-    /// sent meanwhile arrive first.
+    /// sent meanwhile arrive first. A peer that never answers ends it with
+    /// [`Error::Timeout`] ([`Timeout::Closing`](crate::Timeout::Closing))
+    /// after [`Config::close_timeout`](crate::Config::close_timeout).
     ///
     /// # Errors
     ///
