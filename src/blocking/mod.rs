@@ -57,7 +57,7 @@ pub use handshake::{
     respond,
 };
 use transport::Applied;
-pub use transport::{Transport, lingering_close};
+pub use transport::{LINGER_BYTES, LINGER_TIME, LINGER_TIMEOUT, Transport, lingering_close};
 
 /// How long a write may make no progress before it fails (gorilla's
 /// `writeWait`): a peer that stops reading cannot hold a writer forever.
