@@ -189,7 +189,7 @@ fn memory_bound(read: usize) -> usize {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(proptest_config(256, "proptest-regressions/tests/streaming.txt"))]
 
     /// For any byte split: the concatenated chunks are the messages, every
     /// text chunk is valid UTF-8 (checked in `Assembled`), control frames
@@ -229,7 +229,7 @@ proptest! {
 
 proptest! {
     // Big messages: fewer cases, each one megabytes through the engine.
-    #![proptest_config(ProptestConfig::with_cases(48))]
+    #![proptest_config(proptest_config(48, "proptest-regressions/tests/streaming.txt"))]
 
     /// Memory stays under a bound computed from the read size, whatever the
     /// message sizes and however the reads cut the frames.
@@ -613,7 +613,7 @@ mod deflate {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(64))]
+        #![proptest_config(proptest_config(64, "proptest-regressions/tests/streaming.txt"))]
 
         /// With permessage-deflate too, for any byte split: streaming gives
         /// the whole-message mode's messages, text chunks valid UTF-8.
