@@ -84,7 +84,10 @@ fn event_loop_reaps_a_silent_peer() {
 
 #[test]
 fn chat_server_drops_a_dead_member_and_the_room_goes_on() {
-    let (_server, addr, log) = spawn_server("chat_server", &FAST_KEEPALIVE);
+    // Slower than FAST_KEEPALIVE: the live members must never look dead
+    // to it on a loaded machine, the silent one is gone in about 1 s.
+    let keepalive = ["--ping-interval", "0.3", "--ping-timeout", "0.6"];
+    let (_server, addr, log) = spawn_server("chat_server", &keepalive);
     let url = format!("ws://{addr}/ws");
     let config = || Config::default().with_ping_interval(None).unwrap();
     let mut alice = blocking::connect_with_config(&url, config()).unwrap();
@@ -99,11 +102,33 @@ fn chat_server_drops_a_dead_member_and_the_room_goes_on() {
         stream.write_all(&request(&dead_addr, "/ws")).unwrap();
         read_to_end(&mut stream)
     });
+    // Bob joins the room only after his 101 is written: until one of
+    // Alice's messages reaches him, a message may go out before he is in.
+    bob.set_read_timeout(Some(Duration::from_millis(200)));
+    let joining = Instant::now();
+    'joined: loop {
+        assert!(joining.elapsed() < GUARD, "Bob never heard Alice");
+        alice.send_text("are you there").unwrap();
+        answer_pings(&mut alice);
+        // Bob's pings keep his reads returning: bound this by time, so that
+        // Alice is never silent long enough to be taken for dead.
+        let sent = Instant::now();
+        while sent.elapsed() < Duration::from_millis(200) {
+            match bob.read() {
+                Ok(OwnedMessage::Text(text)) if text.contains("are you there") => break 'joined,
+                Ok(_) => {}
+                Err(e) if e.is_timeout() => break,
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
+    bob.set_read_timeout(Some(GUARD));
     // Alice and Bob keep talking (and answering pings) while it dies.
     let start = Instant::now();
     let mut heard = 0;
-    while start.elapsed() < Duration::from_millis(1500) {
+    while start.elapsed() < Duration::from_millis(2500) {
         alice.send_text("still talking").unwrap();
+        answer_pings(&mut alice);
         // Bob also reads the server's keepalive pings: bound the wait by
         // time, not by reads (each ping restarts a read's own timeout).
         let sent = Instant::now();
@@ -135,6 +160,13 @@ fn chat_server_drops_a_dead_member_and_the_room_goes_on() {
             .any(|l| l.contains("dropped") && l.contains("keepalive ping timeout")),
         "{log:?}"
     );
+}
+
+/// Reads what has arrived (answering the server's pings) without waiting.
+fn answer_pings<S: Read + Write + blocking::Transport>(ws: &mut blocking::WebSocket<S>) {
+    ws.set_read_timeout(Some(Duration::from_millis(1)));
+    while ws.read().is_ok() {}
+    ws.set_read_timeout(Some(GUARD));
 }
 
 /// Sends a request whose head is `head_size` bytes of headers shaped by
