@@ -11,7 +11,7 @@ use std::io::{BufRead, Write};
 use std::process::ExitCode;
 
 use wsmachine::CloseCode;
-use wsmachine::blocking::{self, Error, OwnedMessage, WebSocket};
+use wsmachine::blocking::{self, Error, MaybeTlsStream, OwnedMessage, WebSocket};
 
 const USAGE: &str = "usage: echo_client [ws://HOST:PORT/PATH]   (default ws://127.0.0.1:8080/echo)";
 
@@ -48,7 +48,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(ws: &mut WebSocket<std::net::TcpStream>) -> Result<(), Error> {
+fn run(ws: &mut WebSocket<MaybeTlsStream>) -> Result<(), Error> {
     let stdout = std::io::stdout();
     for line in std::io::stdin().lock().lines() {
         ws.send_text(&line?)?;
@@ -73,7 +73,7 @@ fn run(ws: &mut WebSocket<std::net::TcpStream>) -> Result<(), Error> {
 }
 
 /// The next text or binary message; pings are answered on the way.
-fn next_message(ws: &mut WebSocket<std::net::TcpStream>) -> Result<OwnedMessage, Error> {
+fn next_message(ws: &mut WebSocket<MaybeTlsStream>) -> Result<OwnedMessage, Error> {
     loop {
         match ws.read()? {
             message if message.is_data() => return Ok(message),

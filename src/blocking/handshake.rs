@@ -6,10 +6,9 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use std::io::{self, Read, Write};
-use std::net::TcpStream;
 
 use super::{Error, WebSocket};
-use crate::handshake::{HandshakeError, WsUrl};
+use crate::handshake::HandshakeError;
 use crate::{
     Accept, ClientRequest, Config, Connection, Event, HandshakeRequest, OsRandom, ProtocolError,
 };
@@ -257,27 +256,24 @@ impl<S: Read + Write> WebSocket<S> {
             }
             Ok(n) => self.conn.filled(n),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(Error::Io(e)),
+            Err(e) => return Err(e.into()),
         }
         Ok(())
     }
 }
 
-/// Connects a `TcpStream` to a `ws://` URL and runs the client handshake.
+/// Connects to a `ws://` or (feature `rustls`) `wss://` URL and runs the
+/// client handshake: [`Connector::new()`](super::Connector::new)`.connect(url)`
+/// (default [`Config`], Mozilla's roots for `wss://`, a 30 second timeout on
+/// each step of the opening).
 ///
 /// # Errors
 ///
-/// [`Error::TlsRequired`] for `wss://` (open the TLS stream yourself and
-/// use [`WebSocket::connect_url`]), [`Error::Url`], or as
+/// [`Error::Url`], [`Error::Io`], for `wss://` [`Error::Tls`] (or
+/// [`Error::TlsRequired`] without the `rustls` feature), or as
 /// [`WebSocket::connect`].
-pub fn connect(url: &str) -> Result<WebSocket<TcpStream>, Error> {
-    let parsed = WsUrl::parse(url)?;
-    if parsed.secure {
-        return Err(Error::TlsRequired);
-    }
-    let stream = TcpStream::connect((parsed.host.as_str(), parsed.port))?;
-    stream.set_nodelay(true)?;
-    WebSocket::connect(stream, &ClientRequest::from_url(url)?)
+pub fn connect(url: &str) -> Result<WebSocket<super::MaybeTlsStream>, Error> {
+    super::Connector::new().connect(url)
 }
 
 /// The head of an HTTP request read by [`read_request_head`], for a server

@@ -20,6 +20,12 @@
 //! # Ok::<(), wsmachine::blocking::Error>(())
 //! ```
 //!
+//! `wss://` works the same with the `rustls` feature; [`Connector`] takes a
+//! [`Config`](crate::Config), a timeout and (with `rustls`) your own rustls
+//! client config. A server runs [`tls_accept`] on the accepted `TcpStream`
+//! and then the WebSocket handshake over the [`TlsStream`] it returns (see
+//! [`crate::tls`] for configs from PEM files).
+//!
 //! A server accepts with [`WebSocket::accept`] (every request) or
 //! [`WebSocket::accept_with`] (a callback sees the request and returns a
 //! [`Decision`]). When the request was already read by an HTTP router,
@@ -30,8 +36,11 @@
 //! closes a `TcpStream`: RFC 6455 section 7.1.1 wants the server to close the
 //! TCP connection first, and [`WebSocket::is_closed`] says when it may.
 
+mod connector;
 mod error;
 mod handshake;
+#[cfg(feature = "rustls")]
+mod tls;
 
 use alloc::borrow::ToOwned;
 use alloc::string::String;
@@ -40,8 +49,11 @@ use std::io::{self, Read, Write};
 
 use crate::{CloseCode, Connection, Event, Message, MessageKind, Role, Sender, State};
 
+pub use connector::{Connector, MaybeTlsStream};
 pub use error::Error;
 pub use handshake::{Decision, RequestHead, connect, read_request_head, respond};
+#[cfg(feature = "rustls")]
+pub use tls::{TlsStream, tls_accept, tls_connect};
 
 /// Bytes asked of the connection's input buffer for each read.
 const READ_CHUNK: usize = 64 * 1024;
@@ -193,7 +205,7 @@ impl<S: Read + Write> WebSocket<S> {
             Ok(0) => self.conn.receive_eof(),
             Ok(n) => self.conn.filled(n),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(Error::Io(e)),
+            Err(e) => return Err(e.into()),
         }
         Ok(())
     }
@@ -295,14 +307,14 @@ impl<S: Read + Write> WebSocket<S> {
                     wrote = true;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::Io(e)),
+                Err(e) => return Err(e.into()),
             }
         }
         if wrote {
             loop {
                 match self.stream.flush() {
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    result => return result.map_err(Error::Io),
+                    result => return result.map_err(Error::from),
                 }
             }
         }

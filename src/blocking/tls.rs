@@ -1,0 +1,253 @@
+//! rustls over a blocking stream (feature `rustls`): the TLS handshake with
+//! clear errors, then plain `Read + Write` for the [`WebSocket`](super::WebSocket).
+
+use alloc::string::String;
+use alloc::sync::Arc;
+use std::io::{self, Read, Write};
+
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection, ServerConfig, ServerConnection};
+
+use super::Error;
+use crate::tls::{TlsError, sniff};
+
+/// How much of a plain HTTP request is read (and dropped) before answering
+/// it `400`, so that closing does not reset the connection under the
+/// response: a request head, bounded.
+const PLAIN_REQUEST_LIMIT: usize = 16 * 1024;
+
+/// A stream encrypted by rustls, client or server side: what
+/// [`tls_connect`] and [`tls_accept`] return once the TLS handshake is done.
+/// It is `Read + Write` like the stream under it, so a
+/// [`WebSocket`](super::WebSocket) runs over it unchanged.
+///
+/// Reads and writes keep the stream's timeouts: a `TcpStream` read timeout
+/// comes back as an `Io` error (`WouldBlock`/`TimedOut`) and the stream stays
+/// usable. A failure of the TLS records after the handshake comes back as
+/// [`Error::Tls`] through the adapter.
+///
+/// The peer may close TCP without TLS's `close_notify` (browsers and many
+/// servers do): that reads as an ordinary end of stream, because the
+/// WebSocket closing handshake, not TLS, says whether the conversation was
+/// complete (without it the adapter reports 1006).
+#[derive(Debug)]
+pub struct TlsStream<S> {
+    tls: rustls::Connection,
+    stream: S,
+}
+
+/// Runs a TLS client handshake over `stream` for `host` (the name or IP
+/// address sent as SNI and checked against the server's certificate).
+///
+/// The handshake reads and writes `stream` with whatever timeouts it has:
+/// set them on a `TcpStream` first, or a server that never answers blocks
+/// this call forever ([`Connector`](super::Connector) does this for you).
+///
+/// # Errors
+///
+/// [`Error::Tls`] with the [`TlsError`] that says what went wrong (an
+/// untrusted, expired or wrong-name certificate, the server's alert, a
+/// server that does not speak TLS...), or [`Error::Io`].
+pub fn tls_connect<S: Read + Write>(
+    stream: S,
+    host: &str,
+    config: Arc<ClientConfig>,
+) -> Result<TlsStream<S>, Error> {
+    let name = ServerName::try_from(String::from(host))
+        .map_err(|_| TlsError::InvalidServerName(host.into()))?;
+    let tls = ClientConnection::new(config, name).map_err(TlsError::Config)?;
+    TlsStream::handshake(tls.into(), stream)
+}
+
+/// Runs a TLS server handshake over `stream`.
+///
+/// A client that sends a plain HTTP request instead of a ClientHello (a
+/// `ws://` or `http://` URL on this port) is answered with a plain
+/// `400 Bad Request` that says the port speaks TLS, and this returns
+/// [`TlsError::PlainHttpClient`]. As with [`tls_connect`], set a read
+/// timeout on the stream first so that a silent client cannot hold it.
+///
+/// # Errors
+///
+/// [`Error::Tls`] (the client's alert when it refused our certificate,
+/// [`TlsError::PlainHttpClient`], [`TlsError::NotTls`] for other bytes...)
+/// or [`Error::Io`].
+pub fn tls_accept<S: Read + Write>(
+    stream: S,
+    config: Arc<ServerConfig>,
+) -> Result<TlsStream<S>, Error> {
+    let tls = ServerConnection::new(config).map_err(TlsError::Config)?;
+    TlsStream::handshake(tls.into(), stream)
+}
+
+impl<S: Read + Write> TlsStream<S> {
+    fn handshake(tls: rustls::Connection, stream: S) -> Result<Self, Error> {
+        let mut this = Self { tls, stream };
+        let mut first = true;
+        while this.tls.is_handshaking() {
+            this.write_records()?;
+            if !this.tls.wants_read() {
+                break; // rustls needs nothing more from the peer
+            }
+            if first {
+                first = false;
+                this.first_read()?;
+                continue;
+            }
+            match this.tls.read_tls(&mut this.stream) {
+                Ok(0) => return Err(TlsError::ClosedDuringHandshake.into()),
+                Ok(_) => this.process()?,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::Io(e)),
+            }
+        }
+        // The last flight (a TLS 1.3 client's Finished) goes out now.
+        this.write_records()?;
+        Ok(this)
+    }
+
+    /// The peer's first bytes, read here rather than by rustls so that a
+    /// peer speaking plain HTTP is recognised and told so.
+    fn first_read(&mut self) -> Result<(), Error> {
+        let mut head = [0u8; 64];
+        let n = loop {
+            match self.stream.read(&mut head) {
+                Ok(0) => return Err(TlsError::ClosedDuringHandshake.into()),
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::Io(e)),
+            }
+        };
+        let head = &head[..n];
+        let server = matches!(self.tls, rustls::Connection::Server(_));
+        if server && !sniff::is_client_hello_start(head[0]) {
+            if sniff::looks_like_http_request(head) {
+                self.answer_plain_http(head);
+                return Err(TlsError::PlainHttpClient.into());
+            }
+            return Err(not_tls(head));
+        }
+        if !server && !sniff::is_tls_record_start(head[0]) {
+            return Err(not_tls(head));
+        }
+        let mut rest = head;
+        while !rest.is_empty() {
+            self.tls.read_tls(&mut rest)?;
+            self.process()?;
+        }
+        Ok(())
+    }
+
+    /// Reads the rest of a plain request head (bounded) and answers `400`.
+    /// Best effort: the error returned to the caller is the same either way.
+    fn answer_plain_http(&mut self, head: &[u8]) {
+        let mut seen = head.to_vec();
+        let mut chunk = [0u8; 2048];
+        while !seen.windows(4).any(|w| w == b"\r\n\r\n") && seen.len() < PLAIN_REQUEST_LIMIT {
+            match self.stream.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => seen.extend_from_slice(&chunk[..n]),
+            }
+        }
+        let _ = self
+            .stream
+            .write_all(sniff::PLAIN_HTTP_RESPONSE)
+            .and_then(|()| self.stream.flush());
+    }
+
+    /// Hands rustls what it read; on a TLS error, sends the alert rustls
+    /// queued (best effort) and reports the error.
+    fn process(&mut self) -> Result<(), TlsError> {
+        match self.tls.process_new_packets() {
+            Ok(_) => Ok(()),
+            Err(error) => {
+                let _ = self.write_records();
+                Err(error.into())
+            }
+        }
+    }
+
+    /// Writes every TLS record rustls holds.
+    fn write_records(&mut self) -> io::Result<()> {
+        while self.tls.wants_write() {
+            match self.tls.write_tls(&mut self.stream) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
+
+fn not_tls(received: &[u8]) -> Error {
+    TlsError::NotTls {
+        received: sniff::preview(received),
+    }
+    .into()
+}
+
+impl<S: Read + Write> Read for TlsStream<S> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.tls.reader().read(buf) {
+                Ok(n) => return Ok(n),
+                // No plaintext yet: read more records below.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                // TCP ended without close_notify: an ordinary end of stream
+                // here; the WebSocket close handshake (or its absence, 1006)
+                // says whether the conversation was complete.
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(0),
+                Err(e) => return Err(e),
+            }
+            // Records owed to the peer (such as a key update) go out first.
+            self.write_records()?;
+            self.tls.read_tls(&mut self.stream)?;
+            self.process()
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        }
+    }
+}
+
+impl<S: Read + Write> Write for TlsStream<S> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // Older records first: an error here means none of `buf` was taken.
+        self.write_records()?;
+        let n = self.tls.writer().write(buf)?;
+        // `buf[..n]` is encrypted and queued: it counts as written even if
+        // the socket does not take it now (a timeout); the next write or
+        // flush sends it, and reports a lasting error.
+        let _ = self.write_records();
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.write_records()?;
+        self.stream.flush()
+    }
+}
+
+impl<S> TlsStream<S> {
+    /// The stream under TLS (to read its peer address or set timeouts).
+    pub fn get_ref(&self) -> &S {
+        &self.stream
+    }
+
+    /// The stream under TLS, mutably. Reading or writing it directly breaks
+    /// the TLS session.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.stream
+    }
+
+    /// The rustls connection: the negotiated ALPN protocol, the peer's
+    /// certificates, the protocol version.
+    pub fn tls(&self) -> &rustls::Connection {
+        &self.tls
+    }
+
+    /// The stream under TLS, dropping the TLS session.
+    pub fn into_inner(self) -> S {
+        self.stream
+    }
+}
