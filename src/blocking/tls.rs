@@ -85,7 +85,7 @@ impl<S: Read + Write> TlsStream<S> {
         let mut this = Self { tls, stream };
         let mut first = true;
         while this.tls.is_handshaking() {
-            this.write_records()?;
+            this.write_records().map_err(during_handshake)?;
             if !this.tls.wants_read() {
                 break; // rustls needs nothing more from the peer
             }
@@ -98,11 +98,11 @@ impl<S: Read + Write> TlsStream<S> {
                 Ok(0) => return Err(TlsError::ClosedDuringHandshake.into()),
                 Ok(_) => this.process()?,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::Io(e)),
+                Err(e) => return Err(during_handshake(e)),
             }
         }
         // The last flight (a TLS 1.3 client's Finished) goes out now.
-        this.write_records()?;
+        this.write_records().map_err(during_handshake)?;
         Ok(this)
     }
 
@@ -115,7 +115,7 @@ impl<S: Read + Write> TlsStream<S> {
                 Ok(0) => return Err(TlsError::ClosedDuringHandshake.into()),
                 Ok(n) => break n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::Io(e)),
+                Err(e) => return Err(during_handshake(e)),
             }
         };
         let head = &head[..n];
@@ -178,6 +178,20 @@ impl<S: Read + Write> TlsStream<S> {
             }
         }
         Ok(())
+    }
+}
+
+/// An I/O error of the handshake: the peer hanging up (a reset is what a
+/// server that closes with our ClientHello unread sends) is
+/// [`TlsError::ClosedDuringHandshake`]; timeouts and the rest stay
+/// [`Error::Io`].
+fn during_handshake(error: io::Error) -> Error {
+    match error.kind() {
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe
+        | io::ErrorKind::UnexpectedEof => TlsError::ClosedDuringHandshake.into(),
+        _ => error.into(),
     }
 }
 
