@@ -29,11 +29,15 @@ const PLAIN_REQUEST_LIMIT: usize = 16 * 1024;
 /// The peer may close TCP without TLS's `close_notify` (browsers and many
 /// servers do): that reads as an ordinary end of stream, because the
 /// WebSocket closing handshake, not TLS, says whether the conversation was
-/// complete (without it the adapter reports 1006).
+/// complete (without it the adapter reports 1006). This side sends
+/// `close_notify` when dropped (best effort, see
+/// [`close_notify`](Self::close_notify)), since some peers (tungstenite)
+/// report an error without it.
 #[derive(Debug)]
-pub struct TlsStream<S> {
+pub struct TlsStream<S: Read + Write> {
     tls: rustls::Connection,
     stream: S,
+    notified: bool,
 }
 
 /// Runs a TLS client handshake over `stream` for `host` (the name or IP
@@ -82,7 +86,11 @@ pub fn tls_accept<S: Read + Write>(
 
 impl<S: Read + Write> TlsStream<S> {
     fn handshake(tls: rustls::Connection, stream: S) -> Result<Self, Error> {
-        let mut this = Self { tls, stream };
+        let mut this = Self {
+            tls,
+            stream,
+            notified: false,
+        };
         let mut first = true;
         while this.tls.is_handshaking() {
             this.write_records().map_err(during_handshake)?;
@@ -242,7 +250,23 @@ impl<S: Read + Write> Write for TlsStream<S> {
     }
 }
 
-impl<S> TlsStream<S> {
+impl<S: Read + Write> TlsStream<S> {
+    /// Tells the peer that nothing more will be sent (TLS `close_notify`)
+    /// and writes it. Done by `drop` too, unless earlier records are still
+    /// unwritten (a peer that stopped reading must not block the drop).
+    ///
+    /// # Errors
+    ///
+    /// The stream's write error.
+    pub fn close_notify(&mut self) -> io::Result<()> {
+        if !self.notified {
+            self.notified = true;
+            self.tls.send_close_notify();
+        }
+        self.write_records()?;
+        self.stream.flush()
+    }
+
     /// The stream under TLS (to read its peer address or set timeouts).
     pub fn get_ref(&self) -> &S {
         &self.stream
@@ -260,8 +284,12 @@ impl<S> TlsStream<S> {
         &self.tls
     }
 
-    /// The stream under TLS, dropping the TLS session.
-    pub fn into_inner(self) -> S {
-        self.stream
+}
+
+impl<S: Read + Write> Drop for TlsStream<S> {
+    fn drop(&mut self) {
+        if !self.notified && !self.tls.wants_write() && !self.tls.is_handshaking() {
+            let _ = self.close_notify();
+        }
     }
 }
