@@ -283,7 +283,6 @@ impl<S: Read + Write> TlsStream<S> {
     pub fn tls(&self) -> &rustls::Connection {
         &self.tls
     }
-
 }
 
 impl<S: Read + Write> Drop for TlsStream<S> {
