@@ -310,8 +310,11 @@ mod tls {
 
     #[cfg(feature = "rustls")]
     pub type ServerConfig = std::sync::Arc<wsmachine::tls::rustls::ServerConfig>;
+    /// Without the feature there is no config (and `server_config` refuses
+    /// the flags).
     #[cfg(not(feature = "rustls"))]
-    pub type ServerConfig = std::convert::Infallible;
+    #[derive(Clone)]
+    pub enum ServerConfig {}
 
     /// `None` for plain HTTP, or the config built from both files.
     pub fn server_config(files: Files) -> Result<Option<ServerConfig>, String> {
