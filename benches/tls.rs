@@ -121,8 +121,15 @@ fn main() {
         .tls_config(client_tls)
         .timeout(Some(Duration::from_secs(10)));
     let runs = common::runs();
+    let probe = connector.connect(&urls[1]).unwrap();
+    let suite = match probe.get_ref() {
+        MaybeTlsStream::Tls(stream) => stream.tls().negotiated_cipher_suite(),
+        _ => None,
+    };
+    drop(probe);
     println!(
-        "TLS cost: wsmachine blocking echo, ws vs wss on loopback, process CPU time (client + server), median of {runs}"
+        "TLS cost: wsmachine blocking echo, ws vs wss on loopback, process CPU time \
+         (client + server), median of {runs}; wss negotiated {suite:?}"
     );
     println!();
     println!("| message | ws | wss | wss / ws |");
