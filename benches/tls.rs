@@ -30,7 +30,9 @@ use std::thread;
 use std::time::Duration;
 
 use cpu_time::ProcessTime;
-use wsmachine::blocking::{self, Connector, Error, MaybeTlsStream, OwnedMessage, WebSocket};
+use wsmachine::blocking::{
+    self, Connector, Error, MaybeTlsStream, OwnedMessage, SetTimeouts, WebSocket,
+};
 use wsmachine::tls::{self, Roots};
 use wsmachine::{CloseCode, Event};
 
@@ -41,7 +43,7 @@ fn bytes_per_sample() -> usize {
     if common::quick() { 4 << 20 } else { 32 << 20 }
 }
 
-fn echo<S: Read + Write>(mut ws: WebSocket<S>) -> Result<(), Error> {
+fn echo<S: Read + Write + SetTimeouts>(mut ws: WebSocket<S>) -> Result<(), Error> {
     loop {
         match ws.read_with(|event, sender| match event {
             Event::Message(message) => sender.send(message),
@@ -117,9 +119,7 @@ fn main() {
     let server_tls = tls::server_config(pki.good.chain(), pki.good.private_key()).unwrap();
     let client_tls = tls::client_config(&Roots::Certificates(vec![pki.ca.cert.clone()])).unwrap();
     let urls = [server(None), server(Some(server_tls))];
-    let connector = Connector::new()
-        .tls_config(client_tls)
-        .timeout(Some(Duration::from_secs(10)));
+    let connector = Connector::new().tls_config(client_tls);
     let runs = common::runs();
     let probe = connector.connect(&urls[1]).unwrap();
     let suite = match probe.get_ref() {

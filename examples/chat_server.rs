@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use wsmachine::blocking::{self, Decision, WebSocket};
+use wsmachine::blocking::{self, Decision, SetTimeouts, WebSocket};
 use wsmachine::{CloseCode, Config, Connection, Event, Message, OriginPolicy};
 
 const PAGE: &str = include_str!("chat_page.html");
@@ -260,7 +260,7 @@ fn write_out<S: Write>(conn: &mut Connection, stream: &mut S) -> io::Result<()> 
 /// What the reader and writer threads need of a client's stream, plain or
 /// TLS: the plain socket is read without the lock; a TLS session is shared
 /// state, so the reader waits for bytes without the lock and decrypts with it.
-trait ChatStream: Read + Write + Send + 'static {
+trait ChatStream: Read + Write + SetTimeouts + Send + 'static {
     /// The socket's read timeout while the room is open.
     const READ_TIMEOUT: Option<Duration>;
     /// Reads without the lock from `socket`: `Some(n)` bytes for the

@@ -26,7 +26,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::thread;
 use std::time::Duration;
 
-use wsmachine::blocking::{self, Decision, Error, WebSocket};
+use wsmachine::blocking::{self, Decision, Error, SetTimeouts, WebSocket};
 use wsmachine::{Config, Event, OriginPolicy};
 
 const PAGE: &str = include_str!("echo_page.html");
@@ -127,7 +127,12 @@ fn serve_tcp(stream: TcpStream, config: Config, tls: Option<tls::ServerConfig>) 
 
 /// Serves one connection over `stream` (plain or TLS); `socket` is the same
 /// TCP socket, for its timeouts.
-fn serve<S: Read + Write>(mut stream: S, socket: &TcpStream, peer: &str, config: Config) {
+fn serve<S: Read + Write + SetTimeouts>(
+    mut stream: S,
+    socket: &TcpStream,
+    peer: &str,
+    config: Config,
+) {
     let head = match blocking::read_request_head(&mut stream, 16 * 1024) {
         Ok(head) => head,
         Err(e) => return eprintln!("{peer}: bad request: {e}"),
@@ -161,7 +166,9 @@ fn serve<S: Read + Write>(mut stream: S, socket: &TcpStream, peer: &str, config:
 }
 
 /// Echoes until the close handshake completes; returns the peer's close code.
-fn echo<S: Read + Write>(mut ws: WebSocket<S>) -> Result<Option<(u16, String)>, Error> {
+fn echo<S: Read + Write + SetTimeouts>(
+    mut ws: WebSocket<S>,
+) -> Result<Option<(u16, String)>, Error> {
     let mut close = None;
     loop {
         let sent = ws.read_with(|event, sender| match event {

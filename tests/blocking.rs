@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use wsmachine::blocking::{Decision, Error, OwnedMessage, WebSocket};
+use wsmachine::blocking::{Decision, Error, OwnedMessage, SetTimeouts, WebSocket};
 use wsmachine::{ClientRequest, CloseCode, Config, Event, MessageKind, ProtocolError};
 
 /// Every socket gets this read timeout, so a bug fails a test instead of hanging it.
@@ -26,7 +26,8 @@ fn server<T: Send + 'static>(
     let handle = thread::spawn(move || {
         let (stream, _) = listener.accept()?;
         stream.set_read_timeout(Some(TIMEOUT))?;
-        let ws = WebSocket::accept_with(stream, Config::default(), decide)?;
+        let mut ws = WebSocket::accept_with(stream, Config::default(), decide)?;
+        ws.set_read_timeout(Some(TIMEOUT));
         Ok(handler(ws))
     });
     (url, handle)
@@ -39,12 +40,16 @@ fn client(url: &str) -> WebSocket<TcpStream> {
 fn client_request(url: &str, request: &ClientRequest) -> Result<WebSocket<TcpStream>, Error> {
     let stream = TcpStream::connect(url.trim_start_matches("ws://").trim_end_matches("/test"))?;
     stream.set_read_timeout(Some(TIMEOUT))?;
-    WebSocket::connect(stream, request)
+    let mut ws = WebSocket::connect(stream, request)?;
+    ws.set_read_timeout(Some(TIMEOUT));
+    Ok(ws)
 }
 
 /// Echoes every message until the connection ends; returns the close the
 /// peer sent (or the error that ended it).
-fn echo<S: Read + Write>(mut ws: WebSocket<S>) -> Result<Option<(CloseCode, String)>, Error> {
+fn echo<S: Read + Write + SetTimeouts>(
+    mut ws: WebSocket<S>,
+) -> Result<Option<(CloseCode, String)>, Error> {
     let mut close = None;
     loop {
         match ws.read_with(|event, sender| match event {
@@ -211,6 +216,15 @@ impl Read for Choppy {
     }
 }
 
+impl SetTimeouts for Choppy {
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        self.inner.set_read_timeout(timeout)
+    }
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        self.inner.set_write_timeout(timeout)
+    }
+}
+
 impl Write for Choppy {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         if self.interrupt() {
@@ -270,13 +284,11 @@ fn a_read_timeout_leaves_the_connection_usable() {
         echo(ws)
     });
     let mut ws = client(&url);
-    ws.get_mut()
-        .set_read_timeout(Some(Duration::from_millis(50)))
-        .unwrap();
+    ws.set_read_timeout(Some(Duration::from_millis(50)));
     let error = ws.read().unwrap_err();
     assert!(error.is_timeout(), "{error:?}");
     go_tx.send(()).unwrap();
-    ws.get_mut().set_read_timeout(Some(TIMEOUT)).unwrap();
+    ws.set_read_timeout(Some(TIMEOUT));
     assert_eq!(
         ws.read().unwrap(),
         OwnedMessage::Text("after the timeout".into())

@@ -118,10 +118,9 @@ fn our_client_against_a_tungstenite_wss_server() {
     let trusted = tls::client_config(&Roots::Certificates(vec![pki.ca.cert.clone()])).unwrap();
     let mut ws = Connector::new()
         .tls_config(trusted)
-        .timeout(Some(TIMEOUT))
         .connect(&format!("wss://127.0.0.1:{port}/"))
         .unwrap();
-    ws.get_ref().set_read_timeout(Some(TIMEOUT)).unwrap();
+    ws.set_read_timeout(Some(TIMEOUT));
     ws.send_text("hello from wsmachine").unwrap();
     assert_eq!(
         ws.read().unwrap(),

@@ -18,9 +18,9 @@ use std::time::{Duration, Instant};
 use rustls::crypto::CryptoProvider;
 use rustls::{AlertDescription, ClientConfig, ServerConfig};
 use tls_common::{Leaf, Pki};
-use wsmachine::blocking::{self, Connector, Error, OwnedMessage, WebSocket};
+use wsmachine::blocking::{self, Connector, Error, OwnedMessage, SetTimeouts, WebSocket};
 use wsmachine::tls::{self, Roots, TlsError};
-use wsmachine::{CloseCode, Event};
+use wsmachine::{CloseCode, Config, Event, Timeout};
 
 /// Every socket gets this read timeout, so a bug fails a test instead of hanging it.
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -34,9 +34,7 @@ fn trusting(pki: &Pki) -> Arc<ClientConfig> {
 }
 
 fn connector(pki: &Pki) -> Connector {
-    Connector::new()
-        .tls_config(trusting(pki))
-        .timeout(Some(TIMEOUT))
+    Connector::new().tls_config(trusting(pki))
 }
 
 /// A one-connection wss echo server on a fresh port: TLS handshake, then the
@@ -54,7 +52,7 @@ fn wss_server(config: Arc<ServerConfig>) -> (u16, JoinHandle<Result<Option<Close
     (port, handle)
 }
 
-fn echo<S: Read + Write>(mut ws: WebSocket<S>) -> Result<Option<CloseCode>, Error> {
+fn echo<S: Read + Write + SetTimeouts>(mut ws: WebSocket<S>) -> Result<Option<CloseCode>, Error> {
     let mut close = None;
     loop {
         match ws.read_with(|event, sender| match event {
@@ -73,7 +71,7 @@ fn echo<S: Read + Write>(mut ws: WebSocket<S>) -> Result<Option<CloseCode>, Erro
 }
 
 /// The client's half of a clean close.
-fn close<S: Read + Write>(ws: &mut WebSocket<S>) {
+fn close<S: Read + Write + SetTimeouts>(ws: &mut WebSocket<S>) {
     ws.close(CloseCode::NORMAL, "done").unwrap();
     loop {
         match ws.read() {
@@ -422,20 +420,62 @@ fn client_certificates_through_a_custom_config() {
 // ---- a stalled handshake ends by the timeout ----
 
 #[test]
-fn stalled_tls_handshake_times_out_on_the_client() {
+fn stalled_tls_handshake_ends_by_the_open_timeout() {
     // A server that accepts TCP and never says a word.
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
+    let config = Config::default()
+        .with_open_timeout(Duration::from_millis(300))
+        .unwrap();
     let started = Instant::now();
     let result = Connector::new()
-        .timeout(Some(Duration::from_millis(300)))
+        .config(config)
         .connect(&format!("wss://127.0.0.1:{port}/"));
     match result {
-        Err(e) => assert!(e.is_timeout(), "{e:?}"),
+        Err(Error::Timeout(Timeout::Opening)) => {}
+        Err(e) => panic!("expected the open timeout, got {e:?}"),
         Ok(_) => panic!("connected to a silent server"),
     }
-    assert!(started.elapsed() < TIMEOUT, "took {:?}", started.elapsed());
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(250) && took < TIMEOUT,
+        "took {took:?}"
+    );
     drop(listener);
+}
+
+#[test]
+fn stalled_websocket_handshake_over_tls_ends_by_the_open_timeout() {
+    // TLS completes, then the server never answers the HTTP request.
+    let pki = Pki::new();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server_config = server_config(&pki.good);
+    let server = thread::spawn(move || {
+        let (tcp, _) = listener.accept().unwrap();
+        tcp.set_read_timeout(Some(TIMEOUT)).unwrap();
+        let mut stream = blocking::tls_accept(tcp, server_config).unwrap();
+        // Until the client gives up and hangs up.
+        let mut sink = Vec::new();
+        let _ = stream.read_to_end(&mut sink);
+        sink
+    });
+    let config = Config::default()
+        .with_open_timeout(Duration::from_millis(300))
+        .unwrap();
+    let result = Connector::new()
+        .config(config)
+        .tls_config(trusting(&pki))
+        .connect(&format!("wss://127.0.0.1:{port}/"));
+    assert!(
+        matches!(result, Err(Error::Timeout(Timeout::Opening))),
+        "{result:?}"
+    );
+    let request = server.join().unwrap();
+    assert!(
+        request.starts_with(b"GET / HTTP/1.1\r\n"),
+        "the server got the request over TLS"
+    );
 }
 
 #[test]
@@ -544,4 +584,76 @@ fn permessage_deflate_over_tls() {
     assert_eq!(ws.read().unwrap(), OwnedMessage::Text(text));
     close(&mut ws);
     server.join().unwrap().unwrap();
+}
+
+// ---- the adapter's timers over TLS ----
+
+fn fast_timers() -> Config {
+    Config::default()
+        .with_ping_interval(Duration::from_millis(150))
+        .unwrap()
+        .with_ping_timeout(Duration::from_millis(250))
+        .unwrap()
+}
+
+#[test]
+fn keepalive_over_tls_pings_a_live_peer_and_drops_a_silent_one() {
+    let pki = Pki::new();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let config = server_config(&pki.good);
+    let server = thread::spawn(move || {
+        let mut outcomes = Vec::new();
+        for _ in 0..2 {
+            let (tcp, _) = listener.accept().unwrap();
+            let stream = blocking::tls_accept(tcp, config.clone()).unwrap();
+            let mut ws =
+                WebSocket::accept_with(stream, fast_timers(), |_| blocking::Decision::accept())
+                    .unwrap();
+            let started = Instant::now();
+            // The first message (pongs are answers to its own pings).
+            let outcome = loop {
+                match ws.read() {
+                    Ok(OwnedMessage::Pong(_)) => {}
+                    other => break other,
+                }
+            };
+            outcomes.push((outcome, started.elapsed()));
+        }
+        outcomes
+    });
+    let url = format!("wss://127.0.0.1:{port}/");
+    // A live client: it reads (answering the server's pings) for a while,
+    // then says something; the server's first read returns it.
+    let mut live = connector(&pki).connect(&url).unwrap();
+    live.set_read_timeout(Some(Duration::from_millis(100)));
+    let mut pings = 0;
+    let reading = Instant::now();
+    while reading.elapsed() < Duration::from_millis(700) {
+        match live.read() {
+            Ok(OwnedMessage::Ping(_)) => pings += 1,
+            Err(e) if e.is_timeout() => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(pings >= 2, "the server pinged {pings} times in 700 ms");
+    live.send_text("still here").unwrap();
+    // A silent client: the TLS and WebSocket handshakes, then nothing.
+    let silent = connector(&pki).connect(&url).unwrap();
+    let outcomes = server.join().unwrap();
+    drop((live, silent));
+    assert!(
+        matches!(&outcomes[0].0, Ok(OwnedMessage::Text(t)) if t == "still here"),
+        "{:?}",
+        outcomes[0]
+    );
+    let (dead, took) = &outcomes[1];
+    assert!(
+        matches!(dead, Err(Error::Timeout(Timeout::DeadPeer))),
+        "{dead:?}"
+    );
+    assert!(
+        *took >= Duration::from_millis(350) && *took < TIMEOUT,
+        "{took:?}"
+    );
 }

@@ -1,5 +1,5 @@
 //! Opening a client connection from a URL: TCP, TLS for `wss://` (feature
-//! `rustls`), the opening handshake, each step bounded by a timeout.
+//! `rustls`), the opening handshake, each step bounded by the open timeout.
 
 use core::time::Duration;
 use std::io::{self, Read, Write};
@@ -8,9 +8,9 @@ use std::net::{TcpStream, ToSocketAddrs};
 #[cfg(feature = "rustls")]
 use alloc::sync::Arc;
 
-use super::{Error, WebSocket};
+use super::{Error, SetTimeouts, WebSocket};
 use crate::handshake::WsUrl;
-use crate::{ClientRequest, Config};
+use crate::{ClientRequest, Config, Timeout};
 
 /// The stream of a connection opened by [`connect`](super::connect) or a
 /// [`Connector`]: plain TCP for `ws://`, TLS over TCP for `wss://`.
@@ -39,22 +39,14 @@ impl MaybeTlsStream {
     pub fn is_tls(&self) -> bool {
         !matches!(self, Self::Plain(_))
     }
+}
 
-    /// Sets the TCP stream's read timeout (`None`: block for ever).
-    ///
-    /// # Errors
-    ///
-    /// As [`TcpStream::set_read_timeout`].
-    pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+impl SetTimeouts for MaybeTlsStream {
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         self.tcp().set_read_timeout(timeout)
     }
 
-    /// Sets the TCP stream's write timeout (`None`: block for ever).
-    ///
-    /// # Errors
-    ///
-    /// As [`TcpStream::set_write_timeout`].
-    pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         self.tcp().set_write_timeout(timeout)
     }
 }
@@ -88,7 +80,8 @@ impl Write for MaybeTlsStream {
 }
 
 /// Opens client connections: `ws://` over TCP, `wss://` over TLS (feature
-/// `rustls`), with a [`Config`] and a timeout.
+/// `rustls`), with a [`Config`] and (with `rustls`) a rustls client config
+/// of your own.
 ///
 /// ```no_run
 /// use wsmachine::blocking::Connector;
@@ -101,48 +94,28 @@ impl Write for MaybeTlsStream {
 /// For `wss://`, the server's certificate must chain to Mozilla's roots
 /// (`webpki-roots`) and name the URL's host, unless
 /// [`tls_config`](Self::tls_config) says otherwise (a private CA, the
-/// platform's store, client certificates).
-#[derive(Clone, Debug)]
+/// platform's store, client certificates). The config's open timeout
+/// ([`Config::with_open_timeout`]) bounds the TCP connect, the TLS handshake
+/// (through the socket's read and write timeouts) and the opening handshake,
+/// each: a server that stalls any of them ends in
+/// [`Error::Timeout`]`(`[`Timeout::Opening`]`)`.
+#[derive(Clone, Debug, Default)]
 pub struct Connector {
     config: Config,
-    timeout: Option<Duration>,
     #[cfg(feature = "rustls")]
     tls: Option<Arc<rustls::ClientConfig>>,
 }
 
-impl Default for Connector {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Connector {
-    /// The default [`Config`], a 30 second timeout, and (with `rustls`)
-    /// Mozilla's roots.
+    /// The default [`Config`] and (with `rustls`) Mozilla's roots.
     pub fn new() -> Self {
-        Self {
-            config: Config::default(),
-            timeout: Some(Duration::from_secs(30)),
-            #[cfg(feature = "rustls")]
-            tls: None,
-        }
+        Self::default()
     }
 
     /// The [`Config`] of the connections it opens.
     #[must_use]
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;
-        self
-    }
-
-    /// Bounds the TCP connect, then each read and write of the TLS and
-    /// opening handshakes (the socket's read and write timeouts, cleared
-    /// once the connection is open); a stalled handshake ends with an
-    /// [`Error::Io`] whose [`Error::is_timeout`] is true. `None` waits for
-    /// ever. Default: 30 seconds.
-    #[must_use]
-    pub fn timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.timeout = timeout.filter(|t| !t.is_zero());
         self
     }
 
@@ -161,7 +134,7 @@ impl Connector {
     ///
     /// # Errors
     ///
-    /// [`Error::Url`], [`Error::Io`] (a timeout included), for `wss://`
+    /// [`Error::Url`], [`Error::Io`], [`Error::Timeout`], for `wss://`
     /// [`Error::Tls`] (or [`Error::TlsRequired`] without the `rustls`
     /// feature), and as [`WebSocket::connect`].
     pub fn connect(&self, url: &str) -> Result<WebSocket<MaybeTlsStream>, Error> {
@@ -185,35 +158,12 @@ impl Connector {
         if url.secure {
             return Err(Error::TlsRequired);
         }
-        let tcp = self.tcp(&url)?;
-        tcp.set_read_timeout(self.timeout)?;
-        tcp.set_write_timeout(self.timeout)?;
+        let tcp = connect_tcp(&url.host, url.port, self.config.open_timeout())?;
+        tcp.set_nodelay(true)?;
         let stream = self.wrap(tcp, &url)?;
-        let ws = WebSocket::connect_with(stream, request, self.config.clone())?;
-        // Open: an idle WebSocket may stay silent as long as it likes.
-        ws.get_ref().set_read_timeout(None)?;
-        ws.get_ref().set_write_timeout(None)?;
-        Ok(ws)
-    }
-
-    fn tcp(&self, url: &WsUrl) -> Result<TcpStream, Error> {
-        let mut last = None;
-        for addr in (url.host.as_str(), url.port).to_socket_addrs()? {
-            let stream = match self.timeout {
-                Some(timeout) => TcpStream::connect_timeout(&addr, timeout),
-                None => TcpStream::connect(addr),
-            };
-            match stream {
-                Ok(stream) => {
-                    stream.set_nodelay(true)?;
-                    return Ok(stream);
-                }
-                Err(e) => last = Some(e),
-            }
-        }
-        Err(Error::Io(last.unwrap_or_else(|| {
-            io::Error::new(io::ErrorKind::NotFound, "the host has no address")
-        })))
+        // From here the adapter sets the socket's timeouts itself, from the
+        // engine's open timer.
+        WebSocket::connect_with(stream, request, self.config.clone())
     }
 
     #[cfg(feature = "rustls")]
@@ -225,14 +175,49 @@ impl Connector {
             Some(config) => config.clone(),
             None => default_tls_config()?,
         };
-        let tls = super::tls_connect(tcp, &url.host, config)?;
-        Ok(MaybeTlsStream::Tls(alloc::boxed::Box::new(tls)))
+        // The TLS handshake is driven here, not by the engine: its bound is
+        // the socket's timeouts, set to the open timeout.
+        let open_timeout = self
+            .config
+            .open_timeout()
+            .map(|t| t.max(Duration::from_millis(1)));
+        tcp.set_read_timeout(open_timeout)?;
+        tcp.set_write_timeout(open_timeout)?;
+        match super::tls_connect(tcp, &url.host, config) {
+            Ok(tls) => Ok(MaybeTlsStream::Tls(alloc::boxed::Box::new(tls))),
+            Err(e) if e.is_timeout() => Err(Error::Timeout(Timeout::Opening)),
+            Err(e) => Err(e),
+        }
     }
 
     #[cfg(not(feature = "rustls"))]
     fn wrap(&self, tcp: TcpStream, _url: &WsUrl) -> Result<MaybeTlsStream, Error> {
         Ok(MaybeTlsStream::Plain(tcp))
     }
+}
+
+/// Tries each address of `host` in turn, each bounded by `timeout`.
+fn connect_tcp(host: &str, port: u16, timeout: Option<Duration>) -> Result<TcpStream, Error> {
+    let mut last = None;
+    for addr in (host, port).to_socket_addrs()? {
+        let attempt = match timeout {
+            Some(timeout) => TcpStream::connect_timeout(&addr, timeout),
+            None => TcpStream::connect(addr),
+        };
+        match attempt {
+            Ok(stream) => return Ok(stream),
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                last = Some(Error::Timeout(Timeout::Opening));
+            }
+            Err(e) => last = Some(Error::Io(e)),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        Error::Io(io::Error::new(
+            io::ErrorKind::NotFound,
+            "the host name resolved to no address",
+        ))
+    }))
 }
 
 /// `tls::client_config(&Roots::WebPki)`, built once: parsing Mozilla's roots

@@ -7,7 +7,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use std::io::{self, Read, Write};
 
-use super::{Error, WebSocket};
+use super::{Connector, Error, MaybeTlsStream, SetTimeouts, WebSocket};
 use crate::handshake::HandshakeError;
 use crate::{
     Accept, ClientRequest, Config, Connection, Event, HandshakeRequest, OsRandom, ProtocolError,
@@ -79,7 +79,7 @@ impl Decision {
     }
 }
 
-impl<S: Read + Write> WebSocket<S> {
+impl<S: Read + Write + SetTimeouts> WebSocket<S> {
     /// Runs the server side of the opening handshake with the default
     /// [`Config`] and accepts every valid request.
     ///
@@ -248,32 +248,53 @@ impl<S: Read + Write> WebSocket<S> {
             return Err(Error::Protocol(ProtocolError::AbnormalClosure));
         }
         self.flush()?;
-        let buf = self.conn.read_buf(HANDSHAKE_CHUNK);
-        match self.stream.read(buf) {
-            Ok(0) => {
-                *eof = true;
-                self.conn.receive_eof();
-            }
-            Ok(n) => self.conn.filled(n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e.into()),
-        }
+        // Bounded by the open timeout: a stalled handshake ends in
+        // Error::Timeout(Timeout::Opening).
+        *eof = self.fill(HANDSHAKE_CHUNK, None)?;
         Ok(())
     }
 }
 
 /// Connects to a `ws://` or (feature `rustls`) `wss://` URL and runs the
-/// client handshake: [`Connector::new()`](super::Connector::new)`.connect(url)`
-/// (default [`Config`], Mozilla's roots for `wss://`, a 30 second timeout on
-/// each step of the opening).
+/// client handshake with the default [`Config`] (for `wss://`: Mozilla's
+/// roots, SNI and hostname verification).
 ///
 /// # Errors
 ///
-/// [`Error::Url`], [`Error::Io`], for `wss://` [`Error::Tls`] (or
-/// [`Error::TlsRequired`] without the `rustls` feature), or as
-/// [`WebSocket::connect`].
-pub fn connect(url: &str) -> Result<WebSocket<super::MaybeTlsStream>, Error> {
-    super::Connector::new().connect(url)
+/// [`Error::Url`], [`Error::Io`], [`Error::Timeout`] when the open timeout
+/// passes, for `wss://` [`Error::Tls`] (or [`Error::TlsRequired`] without
+/// the `rustls` feature), or as [`WebSocket::connect`].
+pub fn connect(url: &str) -> Result<WebSocket<MaybeTlsStream>, Error> {
+    connect_with_config(url, Config::default())
+}
+
+/// [`connect`] with a [`Config`] (timers, limits, compression). The TCP
+/// connect, the TLS handshake (`wss://`) and the opening handshake are each
+/// bounded by the config's open timeout.
+///
+/// # Errors
+///
+/// As [`connect`].
+pub fn connect_with_config(url: &str, config: Config) -> Result<WebSocket<MaybeTlsStream>, Error> {
+    connect_request(url, &ClientRequest::from_url(url)?, config)
+}
+
+/// [`connect_with_config`] with a request of your own for the handshake
+/// (subprotocols, `Origin`, headers: see [`ClientRequest`]), sent to the
+/// host and port of `url`. For your own rustls client config (a private CA,
+/// client certificates), use a [`Connector`].
+///
+/// # Errors
+///
+/// As [`connect_with_config`].
+pub fn connect_request(
+    url: &str,
+    request: &ClientRequest,
+    config: Config,
+) -> Result<WebSocket<MaybeTlsStream>, Error> {
+    Connector::new()
+        .config(config)
+        .connect_request(url, request)
 }
 
 /// The head of an HTTP request read by [`read_request_head`], for a server

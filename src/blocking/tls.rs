@@ -8,7 +8,9 @@ use std::io::{self, Read, Write};
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, ServerConfig, ServerConnection};
 
-use super::Error;
+use core::time::Duration;
+
+use super::{Error, SetTimeouts};
 use crate::tls::{TlsError, sniff};
 
 /// How much of a plain HTTP request is read (and dropped) before answering
@@ -282,6 +284,18 @@ impl<S: Read + Write> TlsStream<S> {
     /// certificates, the protocol version.
     pub fn tls(&self) -> &rustls::Connection {
         &self.tls
+    }
+}
+
+/// The stream's own timeouts bound the TLS reads and writes too, so the
+/// adapter's timers work over TLS unchanged.
+impl<S: Read + Write + SetTimeouts> SetTimeouts for TlsStream<S> {
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        self.stream.set_read_timeout(timeout)
+    }
+
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        self.stream.set_write_timeout(timeout)
     }
 }
 

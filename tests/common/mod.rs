@@ -206,3 +206,17 @@ pub fn close_code_of(frame: &(u8, Vec<u8>)) -> Option<u16> {
     assert_eq!(frame.0, 0x88, "not a close frame: {frame:x?}");
     (frame.1.len() >= 2).then(|| u16::from_be_bytes([frame.1[0], frame.1[1]]))
 }
+
+/// A proptest configuration that keeps failure seeds in the top-level
+/// `proptest-regressions/` folder (the design's layout) instead of beside
+/// the test sources. `file` is relative to the package root, where
+/// `cargo test` runs.
+pub fn proptest_config(cases: u32, file: &'static str) -> proptest::test_runner::Config {
+    proptest::test_runner::Config {
+        cases,
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::Direct(file),
+        )),
+        ..proptest::test_runner::Config::default()
+    }
+}
