@@ -657,3 +657,10 @@ fn keepalive_over_tls_pings_a_live_peer_and_drops_a_silent_one() {
         "{took:?}"
     );
 }
+
+#[test]
+fn platform_roots_load_from_the_system_store() {
+    // Debian's ca-certificates (or SSL_CERT_FILE / SSL_CERT_DIR when set).
+    let config = tls::client_config(&Roots::Platform).unwrap();
+    assert_eq!(config.alpn_protocols, vec![b"http/1.1".to_vec()]);
+}
