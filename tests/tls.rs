@@ -445,6 +445,49 @@ fn stalled_tls_handshake_ends_by_the_open_timeout() {
 }
 
 #[test]
+fn trickled_tls_handshake_ends_by_the_open_timeout() {
+    // A server that answers the ClientHello one byte every 100 ms: no single
+    // read waits long, so only a deadline over the whole handshake ends it.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = thread::spawn(move || {
+        let (mut tcp, _) = listener.accept().unwrap();
+        tcp.set_read_timeout(Some(TIMEOUT)).unwrap();
+        read_record(&mut tcp);
+        // A handshake record header announcing 16 KiB, then its body, slowly
+        // (the trickle is what is tested: 100 bytes at most, 10 s at most).
+        let bytes = [0x16, 0x03, 0x03, 0x40, 0x00].into_iter().chain([0; 95]);
+        let mut sent = 0;
+        for byte in bytes {
+            if tcp.write_all(&[byte]).is_err() {
+                break;
+            }
+            sent += 1;
+            thread::sleep(Duration::from_millis(100));
+        }
+        sent
+    });
+    let config = Config::default()
+        .with_open_timeout(Duration::from_millis(400))
+        .unwrap();
+    let started = Instant::now();
+    let result = Connector::new()
+        .config(config)
+        .connect(&format!("wss://127.0.0.1:{port}/"));
+    let took = started.elapsed();
+    assert!(
+        matches!(result, Err(Error::Timeout(Timeout::Opening))),
+        "{result:?}"
+    );
+    assert!(
+        took >= Duration::from_millis(350) && took < Duration::from_secs(2),
+        "took {took:?}"
+    );
+    let sent = server.join().unwrap();
+    assert!(sent < 100, "the client waited for all {sent} bytes");
+}
+
+#[test]
 fn stalled_websocket_handshake_over_tls_ends_by_the_open_timeout() {
     // TLS completes, then the server never answers the HTTP request.
     let pki = Pki::new();

@@ -4,6 +4,8 @@
 use core::time::Duration;
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+#[cfg(feature = "rustls")]
+use std::time::Instant;
 
 #[cfg(feature = "rustls")]
 use alloc::sync::Arc;
@@ -176,14 +178,22 @@ impl Connector {
             None => default_tls_config()?,
         };
         // The TLS handshake is driven here, not by the engine: its bound is
-        // the socket's timeouts, set to the open timeout.
-        let open_timeout = self
-            .config
-            .open_timeout()
-            .map(|t| t.max(Duration::from_millis(1)));
-        tcp.set_read_timeout(open_timeout)?;
-        tcp.set_write_timeout(open_timeout)?;
-        match super::tls_connect(tcp, &url.host, config) {
+        // a deadline, the open timeout from now, given to the socket as the
+        // time left before each read and write (so a server trickling bytes
+        // cannot stretch it either).
+        let deadline = self.config.open_timeout().map(|t| Instant::now() + t);
+        let before_io = |tcp: &mut TcpStream| match deadline {
+            None => Ok(()),
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(io::ErrorKind::TimedOut.into());
+                }
+                tcp.set_read_timeout(Some(left))?;
+                tcp.set_write_timeout(Some(left))
+            }
+        };
+        match super::tls::tls_connect_with(tcp, &url.host, config, before_io) {
             Ok(tls) => Ok(MaybeTlsStream::Tls(alloc::boxed::Box::new(tls))),
             Err(e) if e.is_timeout() => Err(Error::Timeout(Timeout::Opening)),
             Err(e) => Err(e),

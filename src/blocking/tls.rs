@@ -59,10 +59,22 @@ pub fn tls_connect<S: Read + Write>(
     host: &str,
     config: Arc<ClientConfig>,
 ) -> Result<TlsStream<S>, Error> {
+    tls_connect_with(stream, host, config, |_| Ok(()))
+}
+
+/// [`tls_connect`], calling `before_io` before every read and write of the
+/// handshake (the [`Connector`](super::Connector) sets the time left until
+/// its deadline as the socket's timeouts there).
+pub(super) fn tls_connect_with<S: Read + Write>(
+    stream: S,
+    host: &str,
+    config: Arc<ClientConfig>,
+    before_io: impl FnMut(&mut S) -> io::Result<()>,
+) -> Result<TlsStream<S>, Error> {
     let name = ServerName::try_from(String::from(host))
         .map_err(|_| TlsError::InvalidServerName(host.into()))?;
     let tls = ClientConnection::new(config, name).map_err(TlsError::Config)?;
-    TlsStream::handshake(tls.into(), stream)
+    TlsStream::handshake(tls.into(), stream, before_io)
 }
 
 /// Runs a TLS server handshake over `stream`.
@@ -83,11 +95,15 @@ pub fn tls_accept<S: Read + Write>(
     config: Arc<ServerConfig>,
 ) -> Result<TlsStream<S>, Error> {
     let tls = ServerConnection::new(config).map_err(TlsError::Config)?;
-    TlsStream::handshake(tls.into(), stream)
+    TlsStream::handshake(tls.into(), stream, |_| Ok(()))
 }
 
 impl<S: Read + Write> TlsStream<S> {
-    fn handshake(tls: rustls::Connection, stream: S) -> Result<Self, Error> {
+    fn handshake(
+        tls: rustls::Connection,
+        stream: S,
+        mut before_io: impl FnMut(&mut S) -> io::Result<()>,
+    ) -> Result<Self, Error> {
         let mut this = Self {
             tls,
             stream,
@@ -95,10 +111,12 @@ impl<S: Read + Write> TlsStream<S> {
         };
         let mut first = true;
         while this.tls.is_handshaking() {
+            before_io(&mut this.stream).map_err(during_handshake)?;
             this.write_records().map_err(during_handshake)?;
             if !this.tls.wants_read() {
                 break; // rustls needs nothing more from the peer
             }
+            before_io(&mut this.stream).map_err(during_handshake)?;
             if first {
                 first = false;
                 this.first_read()?;
@@ -112,6 +130,7 @@ impl<S: Read + Write> TlsStream<S> {
             }
         }
         // The last flight (a TLS 1.3 client's Finished) goes out now.
+        before_io(&mut this.stream).map_err(during_handshake)?;
         this.write_records().map_err(during_handshake)?;
         Ok(this)
     }
