@@ -31,7 +31,7 @@ use std::time::Duration;
 
 use cpu_time::ProcessTime;
 use wsmachine::blocking::{
-    self, Connector, Error, MaybeTlsStream, OwnedMessage, SetTimeouts, WebSocket,
+    self, Connector, Error, MaybeTlsStream, OwnedMessage, Transport, WebSocket,
 };
 use wsmachine::tls::{self, Roots};
 use wsmachine::{CloseCode, Event};
@@ -43,7 +43,7 @@ fn bytes_per_sample() -> usize {
     if common::quick() { 4 << 20 } else { 32 << 20 }
 }
 
-fn echo<S: Read + Write + SetTimeouts>(mut ws: WebSocket<S>) -> Result<(), Error> {
+fn echo<S: Read + Write + Transport>(mut ws: WebSocket<S>) -> Result<(), Error> {
     loop {
         match ws.read_with(|event, sender| match event {
             Event::Message(message) => sender.send(message),

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo run --example chat_server -- [ADDR] [--any-origin]
+//!     [--ping-interval S] [--ping-timeout S] [--open-timeout S]
 //! cargo run --features rustls --example chat_server -- [ADDR] --tls-cert CERT.pem --tls-key KEY.pem
 //! ```
 //!
@@ -14,11 +15,17 @@
 //! Each client has a reader thread (the one that accepted it) and a writer
 //! thread fed by a bounded queue of 64 messages; the two share the
 //! `Connection` behind a mutex. A slow client cannot stall the room: when its
-//! queue is full the hub drops it, and its writer closes it with 1008.
+//! queue is full the hub drops it, and its writer closes it with 1008; a write
+//! that makes no progress for 10 s ends it too.
+//!
+//! A dead member (a suspended laptop, a pulled cable) is found by keepalive:
+//! after `--ping-interval` seconds (20) with nothing from it, it is pinged,
+//! and if nothing arrives `--ping-timeout` seconds (20) later it is dropped
+//! from the room with 1011. `--open-timeout` (10) bounds the handshake.
 //!
 //! With `--tls-cert` and `--tls-key` (PEM; feature `rustls`) the page is
 //! served over https:// and the room over wss://. The TLS session is shared
-//! by the two threads behind the same mutex; the reader waits for bytes on
+//! by the two threads behind the same mutex: the reader waits for bytes on
 //! the socket (`peek`) without the lock, and takes it only to decrypt.
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -26,13 +33,18 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::mpsc::{self, Sender, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use wsmachine::blocking::{self, Decision, SetTimeouts, WebSocket};
-use wsmachine::{CloseCode, Config, Connection, Event, Message, OriginPolicy};
+use wsmachine::blocking::{self, Decision, Transport, WebSocket};
+use wsmachine::{CloseCode, Config, Connection, Event, Message, OriginPolicy, Timestamp};
+
+mod common;
 
 const PAGE: &str = include_str!("chat_page.html");
-const USAGE: &str = "usage: chat_server [ADDR] [--any-origin] [--tls-cert CERT.pem --tls-key KEY.pem]   (ADDR defaults to 127.0.0.1:8080)";
+const USAGE: &str = "usage: chat_server [ADDR] [--any-origin] [--ping-interval S] [--ping-timeout S] \
+[--open-timeout S] [--tls-cert CERT.pem --tls-key KEY.pem]   (ADDR defaults to 127.0.0.1:8080)";
+/// A write to a member that makes no progress for this long drops it.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 const QUEUE: usize = 64;
 
 enum Hub {
@@ -50,11 +62,11 @@ const COMPRESSION: &str = if cfg!(feature = "deflate") {
 };
 
 fn main() {
-    let (addr, policy, tls) = parse_args().unwrap_or_else(|message| {
+    let (addr, config, tls) = parse_args().unwrap_or_else(|message| {
         eprintln!("chat_server: {message}\n{USAGE}");
         std::process::exit(2);
     });
-    let tls = tls::server_config(tls).unwrap_or_else(|message| {
+    let tls = tls.config().unwrap_or_else(|message| {
         eprintln!("chat_server: {message}");
         std::process::exit(2);
     });
@@ -71,12 +83,12 @@ fn main() {
     let (hub_tx, hub_rx) = mpsc::channel();
     thread::spawn(move || hub(hub_rx));
     for (uid, stream) in (1..).zip(listener.incoming()) {
-        let (Ok(stream), hub_tx, policy) = (stream, hub_tx.clone(), policy.clone()) else {
+        let (Ok(stream), hub_tx, config) = (stream, hub_tx.clone(), config.clone()) else {
             continue;
         };
         let tls = tls.clone();
         thread::spawn(move || {
-            if let Err(e) = client(uid, stream, policy, &hub_tx, tls) {
+            if let Err(e) = client(uid, stream, config, &hub_tx, tls) {
                 eprintln!("client {uid}: {e}");
             }
             hub_tx.send(Hub::Leave(uid)).ok();
@@ -84,14 +96,29 @@ fn main() {
     }
 }
 
-fn parse_args() -> Result<(SocketAddr, OriginPolicy, tls::Files), String> {
-    let (mut addr, mut policy, mut tls) = (None, OriginPolicy::SameHost, tls::Files::default());
+fn parse_args() -> Result<(SocketAddr, Config, common::TlsFiles), String> {
+    let mut addr = None;
+    let mut tls = common::TlsFiles::default();
+    let mut config = Config::default()
+        .with_max_message_size(64 << 10)
+        .expect("valid");
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--any-origin" => policy = OriginPolicy::Any,
+            "--any-origin" => config = config.with_origin_policy(OriginPolicy::Any),
+            "--ping-interval" | "--ping-timeout" | "--open-timeout" => {
+                config = common::timer_flag(&config, &arg, || args.next())?.expect("a timer flag");
+            }
             "--tls-cert" => tls.cert = Some(args.next().ok_or("--tls-cert needs a file")?),
             "--tls-key" => tls.key = Some(args.next().ok_or("--tls-key needs a file")?),
+            "-h" | "--help" => {
+                println!(
+                    "{USAGE}\n{}\n{}",
+                    common::SERVER_TIMER_HELP,
+                    common::TLS_HELP
+                );
+                std::process::exit(0);
+            }
             _ if arg.starts_with('-') || addr.is_some() => {
                 return Err(format!("unexpected argument {arg}"));
             }
@@ -103,7 +130,7 @@ fn parse_args() -> Result<(SocketAddr, OriginPolicy, tls::Files), String> {
     }
     Ok((
         addr.unwrap_or_else(|| ([127, 0, 0, 1], 8080).into()),
-        policy,
+        config,
         tls,
     ))
 }
@@ -146,51 +173,63 @@ fn json_string(text: &str) -> String {
 
 type Shared<S> = Arc<Mutex<(Connection, S)>>;
 
-/// Runs the TLS handshake if configured, then [`room`] over the stream.
+/// Runs the TLS handshake when configured, then [`room`] over the stream.
 fn client(
     uid: u64,
     stream: TcpStream,
-    policy: OriginPolicy,
+    config: Config,
     hub: &Sender<Hub>,
-    tls: Option<tls::ServerConfig>,
+    tls: Option<common::TlsConfig>,
 ) -> io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let socket = stream.try_clone()?;
     match tls {
-        None => room(uid, stream, socket, policy, hub),
-        Some(tls) => room(uid, tls::accept(stream, tls)?, socket, policy, hub),
+        None => room(uid, stream, config, hub),
+        Some(tls) => {
+            let stream =
+                common::tls_accept(stream, tls, config.open_timeout()).map_err(io::Error::other)?;
+            room(uid, stream, config, hub)
+        }
     }
 }
 
-/// Routes the request; for `/ws`, runs the client's reader loop. `socket`
-/// is the TCP socket under `stream` (the same one when there is no TLS).
+/// Routes the request; for `/ws`, runs the client's reader loop.
 fn room<S: ChatStream>(
     uid: u64,
     mut stream: S,
-    socket: TcpStream,
-    policy: OriginPolicy,
+    config: Config,
     hub: &Sender<Hub>,
 ) -> io::Result<()> {
-    let head = blocking::read_request_head(&mut stream, 16 * 1024).map_err(io::Error::other)?;
-    if !head.is_websocket() && head.path_only() == "/" {
-        let page = PAGE.as_bytes();
-        return blocking::respond(&mut stream, 200, "text/html; charset=utf-8", page);
+    let limit = config.max_handshake_bytes();
+    let head = match blocking::read_request_head_within(&mut stream, limit, config.open_timeout()) {
+        Ok(head) => head,
+        Err(blocking::Error::Protocol(e)) => {
+            let status = e.http_status().unwrap_or(400);
+            blocking::respond(&mut stream, status, "text/plain", e.to_string().as_bytes())?;
+            blocking::lingering_close(stream);
+            return Err(io::Error::other(e));
+        }
+        Err(e) => return Err(io::Error::other(e)),
+    };
+    let (status, kind, body) = if !head.is_websocket() && head.path_only() == "/" {
+        (200, "text/html; charset=utf-8", PAGE.as_bytes())
     } else if head.path_only() != "/ws" {
-        return blocking::respond(&mut stream, 404, "text/plain", b"not found");
+        (404, "text/plain", &b"not found"[..])
+    } else {
+        (101, "", &b""[..])
+    };
+    if status != 101 {
+        blocking::respond(&mut stream, status, kind, body)?;
+        blocking::lingering_close(stream);
+        return Ok(());
     }
-    let config = Config::default()
-        .with_origin_policy(policy)
-        .with_max_message_size(64 << 10)
-        .expect("valid");
     let ws = WebSocket::accept_head(stream, &head, config, |_| Decision::accept())
         .map_err(io::Error::other)?;
-    let (stream, conn) = ws.into_parts();
-    // Idle chat clients stay; over TLS the reader takes the lock only for
-    // bytes that have arrived, and a record still incomplete after this
-    // long ends the client rather than hold its writer.
-    socket.set_read_timeout(S::READ_TIMEOUT)?;
-    socket.set_write_timeout(Some(Duration::from_secs(10)))?;
-    let mut reader = socket.try_clone()?;
+    let (mut stream, mut conn) = ws.into_parts();
+    // The connection's clock: keepalive deadlines are read against it.
+    let epoch = Instant::now();
+    let now = || Timestamp::since(epoch, Instant::now());
+    conn.handle_timeout(now()).ok();
+    stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
+    let mut reader = stream.socket().try_clone()?;
     let shared: Shared<S> = Arc::new(Mutex::new((conn, stream)));
     let (queue_tx, queue_rx) = mpsc::sync_channel::<Arc<str>>(QUEUE);
     hub.send(Hub::Join(uid, queue_tx)).ok();
@@ -198,18 +237,47 @@ fn room<S: ChatStream>(
     let writer_shared = shared.clone();
     thread::spawn(move || writer(queue_rx, &writer_shared));
     let mut buf = vec![0; 16 << 10];
+    let mut deadline = shared
+        .lock()
+        .expect("no panics while locked")
+        .0
+        .poll_timeout();
     loop {
-        let unlocked = match S::read_unlocked(&mut reader, &mut buf) {
+        // Sleep in read() until input or the connection's next deadline.
+        let wait = deadline.map(|d| (d - now()).max(Duration::from_millis(1)));
+        reader.set_read_timeout(wait.or(S::READ_CAP))?;
+        let read = match S::read_unlocked(&mut reader, &mut buf) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            result => result,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                Input::Nothing
+            }
+            result => result.unwrap_or(Input::Bytes(0)),
         };
         let mut guard = shared.lock().expect("no panics while locked");
         let (conn, stream) = &mut *guard;
-        match unlocked {
-            Ok(Some(0)) | Err(_) => conn.receive_eof(),
-            Ok(Some(n)) => conn.receive(&buf[..n]),
-            Ok(None) => stream.read_locked(conn, &mut buf),
+        match read {
+            Input::Bytes(0) => conn.receive_eof(),
+            Input::Bytes(n) => conn.receive(&buf[..n]),
+            Input::Pending => stream.read_locked(conn, &mut buf),
+            Input::Nothing => {}
         }
+        if let Err(timeout) = conn.handle_timeout(now()) {
+            // A dead member: it leaves the room, which goes on.
+            eprintln!("client {uid}: dropped: {timeout}");
+            // Its 1011 is a courtesy: the peer is most likely gone.
+            stream
+                .set_write_timeout(Some(Duration::from_millis(100)))
+                .ok();
+            write_out(conn, stream).ok();
+            stream.finish();
+            return stream.socket().shutdown(Shutdown::Both);
+        }
+        deadline = conn.poll_timeout();
         loop {
             match conn.next_event() {
                 Ok(Some(Event::Message(Message::Text(text)))) => {
@@ -226,7 +294,7 @@ fn room<S: ChatStream>(
         write_out(conn, stream)?;
         if conn.is_closed() {
             stream.finish();
-            return socket.shutdown(Shutdown::Both); // the server closes TCP first
+            return stream.socket().shutdown(Shutdown::Both); // the server closes TCP first
         }
     }
 }
@@ -257,17 +325,26 @@ fn write_out<S: Write>(conn: &mut Connection, stream: &mut S) -> io::Result<()> 
     Ok(())
 }
 
-/// What the reader and writer threads need of a client's stream, plain or
+/// What the reader found on the socket, without the lock.
+enum Input {
+    /// Bytes for the connection (0: the client is gone).
+    Bytes(usize),
+    /// TLS records arrived: decrypt them with the lock held.
+    #[cfg_attr(not(feature = "rustls"), allow(dead_code))]
+    Pending,
+    /// Nothing before the read timeout.
+    Nothing,
+}
+
+/// What the reader and writer threads need of a member's stream, plain or
 /// TLS: the plain socket is read without the lock; a TLS session is shared
 /// state, so the reader waits for bytes without the lock and decrypts with it.
-trait ChatStream: Read + Write + SetTimeouts + Send + 'static {
-    /// The socket's read timeout while the room is open.
-    const READ_TIMEOUT: Option<Duration>;
-    /// Reads without the lock from `socket`: `Some(n)` bytes for the
-    /// connection (0: the client is gone), or `None` when bytes wait for
-    /// [`read_locked`](Self::read_locked).
-    fn read_unlocked(socket: &mut TcpStream, buf: &mut [u8]) -> io::Result<Option<usize>>;
-    /// Reads with the lock held, into `conn`.
+trait ChatStream: Read + Write + Transport + Send + 'static {
+    /// The socket's read timeout when the connection has no deadline.
+    const READ_CAP: Option<Duration>;
+    /// Reads (or, for TLS, waits for bytes) without the lock.
+    fn read_unlocked(socket: &mut TcpStream, buf: &mut [u8]) -> io::Result<Input>;
+    /// Decrypts what arrived, with the lock held, into `conn`.
     fn read_locked(&mut self, conn: &mut Connection, buf: &mut [u8]);
     /// The TCP socket underneath.
     fn socket(&self) -> &TcpStream;
@@ -276,10 +353,10 @@ trait ChatStream: Read + Write + SetTimeouts + Send + 'static {
 }
 
 impl ChatStream for TcpStream {
-    const READ_TIMEOUT: Option<Duration> = None;
+    const READ_CAP: Option<Duration> = None;
 
-    fn read_unlocked(socket: &mut TcpStream, buf: &mut [u8]) -> io::Result<Option<usize>> {
-        socket.read(buf).map(Some)
+    fn read_unlocked(socket: &mut TcpStream, buf: &mut [u8]) -> io::Result<Input> {
+        socket.read(buf).map(Input::Bytes)
     }
 
     fn read_locked(&mut self, conn: &mut Connection, buf: &mut [u8]) {
@@ -294,102 +371,48 @@ impl ChatStream for TcpStream {
     }
 }
 
-/// TLS for the server (`--tls-cert`, `--tls-key`): with the `rustls`
-/// feature, a rustls config from the PEM files; without it, the flags are
-/// refused with a hint.
-mod tls {
-    use std::io;
-    use std::net::TcpStream;
+#[cfg(feature = "rustls")]
+impl ChatStream for common::TlsStream {
+    // A record cut short holds the lock only this long (the read under the
+    // lock shares the socket's timeout); an idle member just waits again.
+    const READ_CAP: Option<Duration> = Some(Duration::from_secs(10));
 
-    /// The PEM files named on the command line.
-    #[derive(Default)]
-    pub struct Files {
-        pub cert: Option<String>,
-        pub key: Option<String>,
+    fn read_unlocked(socket: &mut TcpStream, _: &mut [u8]) -> io::Result<Input> {
+        // Waits for ciphertext without consuming it.
+        Ok(match socket.peek(&mut [0])? {
+            0 => Input::Bytes(0),
+            _ => Input::Pending,
+        })
     }
 
-    #[cfg(feature = "rustls")]
-    pub type ServerConfig = std::sync::Arc<wsmachine::tls::rustls::ServerConfig>;
-    /// Without the feature there is no config (and `server_config` refuses
-    /// the flags).
-    #[cfg(not(feature = "rustls"))]
-    #[derive(Clone)]
-    pub enum ServerConfig {}
-
-    /// `None` for plain HTTP, or the config built from both files.
-    pub fn server_config(files: Files) -> Result<Option<ServerConfig>, String> {
-        match (files.cert, files.key) {
-            (None, None) => Ok(None),
-            (Some(_), None) | (None, Some(_)) => Err("--tls-cert and --tls-key go together".into()),
-            #[cfg(feature = "rustls")]
-            (Some(cert), Some(key)) => {
-                wsmachine::tls::server_config_from_pem_files(cert.as_ref(), key.as_ref())
-                    .map(Some)
-                    .map_err(|e| format!("TLS: {e}"))
-            }
-            #[cfg(not(feature = "rustls"))]
-            (Some(_), Some(_)) => {
-                Err("--tls-cert needs the rustls feature: cargo run --features rustls ...".into())
-            }
-        }
-    }
-
-    #[cfg(feature = "rustls")]
-    pub type Stream = wsmachine::blocking::TlsStream<TcpStream>;
-    #[cfg(not(feature = "rustls"))]
-    pub type Stream = TcpStream;
-
-    #[cfg(feature = "rustls")]
-    pub fn accept(stream: TcpStream, config: ServerConfig) -> io::Result<Stream> {
-        wsmachine::blocking::tls_accept(stream, config).map_err(io::Error::other)
-    }
-
-    #[cfg(not(feature = "rustls"))]
-    pub fn accept(_: TcpStream, config: ServerConfig) -> io::Result<Stream> {
-        match config {}
-    }
-
-    #[cfg(feature = "rustls")]
-    impl super::ChatStream for Stream {
-        const READ_TIMEOUT: Option<std::time::Duration> = Some(std::time::Duration::from_secs(10));
-
-        fn read_unlocked(socket: &mut TcpStream, _: &mut [u8]) -> io::Result<Option<usize>> {
-            // Wait for ciphertext without consuming it; an idle client's
-            // timeout just waits again.
-            loop {
-                match socket.peek(&mut [0]) {
-                    Ok(0) => return Ok(Some(0)),
-                    Ok(_) => return Ok(None),
-                    Err(e)
-                        if matches!(
-                            e.kind(),
-                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                        ) => {}
-                    Err(e) => return Err(e),
-                }
-            }
-        }
-
-        fn read_locked(&mut self, conn: &mut wsmachine::Connection, buf: &mut [u8]) {
-            // Until rustls holds no more plaintext, so that none is left
-            // waiting for the next bytes on the socket.
-            loop {
-                match io::Read::read(self, buf) {
-                    Ok(0) | Err(_) => return conn.receive_eof(),
-                    Ok(n) => conn.receive(&buf[..n]),
-                }
-                if self.tls().wants_read() {
+    fn read_locked(&mut self, conn: &mut Connection, buf: &mut [u8]) {
+        // Until rustls holds no more plaintext, so that none is left
+        // waiting for the next bytes on the socket.
+        loop {
+            match self.read(buf) {
+                Ok(0) => return conn.receive_eof(),
+                Ok(n) => conn.receive(&buf[..n]),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
                     return;
                 }
+                Err(_) => return conn.receive_eof(),
+            }
+            if self.tls().wants_read() {
+                return;
             }
         }
+    }
 
-        fn socket(&self) -> &TcpStream {
-            self.get_ref()
-        }
+    fn socket(&self) -> &TcpStream {
+        self.get_ref()
+    }
 
-        fn finish(&mut self) {
-            self.close_notify().ok();
-        }
+    fn finish(&mut self) {
+        self.close_notify().ok();
     }
 }

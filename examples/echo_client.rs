@@ -16,12 +16,20 @@
 //!
 //! Every line waits for its reply before the next is sent. At the end of
 //! input the client closes with 1000 and waits for the server's close.
+//!
+//! It never hangs: `--open-timeout S` (default 10) bounds the TCP connect
+//! and the handshake, `--close-timeout S` (default 10) the wait for the
+//! server's close; a server that sends nothing at all while we wait for a
+//! reply is pinged after 20 s and given up 20 s later. Each ends the client
+//! with a message and a non-zero status.
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
 
+mod common;
+
 use wsmachine::blocking::{Connector, Error, MaybeTlsStream, OwnedMessage, WebSocket};
 use wsmachine::handshake::{ClientRequest, WsUrl, format_extensions};
-use wsmachine::{CloseCode, ProtocolError};
+use wsmachine::{CloseCode, Config, ProtocolError, Timeout};
 
 const USAGE: &str = "\
 usage: echo_client [OPTIONS] [ws[s]://HOST:PORT/PATH]   (default ws://127.0.0.1:8080/echo)
@@ -36,6 +44,10 @@ options:
   --header \"Name: value\"  send one more request header; repeatable
   --ca CA.pem             for wss://, trust this CA (PEM) instead of Mozilla's
                           roots (needs the rustls feature)
+  --open-timeout S        give up if the connection is not open within S seconds
+                          (default 10; 0: wait forever)
+  --close-timeout S       give up if the server does not answer our close within
+                          S seconds (default 10; 0: wait forever)
   -h, --help              print this help";
 
 /// Said after a bad command line.
@@ -64,6 +76,7 @@ struct Options {
     origin: Option<String>,
     protocols: Vec<String>,
     headers: Vec<(String, String)>,
+    config: Config,
     ca: Option<String>,
 }
 
@@ -83,14 +96,19 @@ fn main() -> ExitCode {
         .url
         .clone()
         .unwrap_or_else(|| "ws://127.0.0.1:8080/echo".into());
-    let (_, request) = match build_request(&url, &options) {
+    let (target, request) = match build_request(&url, &options) {
         Ok(parts) => parts,
         Err(message) => {
             eprintln!("echo_client: {message}\n{SHORT_USAGE}");
             return ExitCode::from(2);
         }
     };
-    let mut ws = match connect(&url, &request, options.ca.as_deref()) {
+    let mut ws = match connect(
+        &target,
+        &request,
+        options.config.clone(),
+        options.ca.as_deref(),
+    ) {
         Ok(ws) => ws,
         Err(Error::Rejected { status, body }) => {
             let body = String::from_utf8_lossy(&body);
@@ -111,6 +129,17 @@ fn main() -> ExitCode {
             }
             return ExitCode::FAILURE;
         }
+        Err(Error::Timeout(Timeout::Opening)) => {
+            let after = options
+                .config
+                .open_timeout()
+                .map_or_else(String::new, |t| format!(" within {} s", t.as_secs_f64()));
+            eprintln!(
+                "echo_client: {url} did not complete the WebSocket handshake{after} \
+                 (--open-timeout)"
+            );
+            return ExitCode::FAILURE;
+        }
         Err(e) => {
             eprintln!("echo_client: cannot connect to {url}: {e}");
             return ExitCode::FAILURE;
@@ -119,6 +148,13 @@ fn main() -> ExitCode {
     report_connected(&url, &ws, &options.protocols);
     match run(&mut ws) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(Error::Timeout(Timeout::Closing)) => {
+            eprintln!(
+                "echo_client: the server did not answer our close frame in time \
+                 (--close-timeout); closing anyway"
+            );
+            ExitCode::FAILURE
+        }
         Err(e) => {
             eprintln!("echo_client: {e}");
             ExitCode::FAILURE
@@ -134,6 +170,10 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Options>,
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "-h" | "--help" => return Ok(None),
+            "--open-timeout" | "--close-timeout" => {
+                options.config = common::timer_flag(&options.config, &arg, || args.next())?
+                    .expect("a timer flag");
+            }
             "--origin" => options.origin = Some(value_of(&arg, args.next())?),
             "--protocol" => options.protocols.push(value_of(&arg, args.next())?),
             "--header" => options
@@ -202,13 +242,22 @@ fn writable(request: &ClientRequest) -> Result<(), wsmachine::handshake::HeaderE
     request.write_request("dGhlIHNhbXBsZSBub25jZQ==", &mut Vec::new())
 }
 
-/// TCP, TLS for wss:// (trusting only `ca` when given), then the handshake.
+/// The TCP connect, TLS for wss:// (trusting only `ca` when given) and the
+/// handshake, each bounded by the open timeout.
 fn connect(
-    url: &str,
+    target: &WsUrl,
     request: &ClientRequest,
+    config: Config,
     ca: Option<&str>,
 ) -> Result<WebSocket<MaybeTlsStream>, Error> {
-    let connector = Connector::new();
+    let host = if target.host.contains(':') {
+        format!("[{}]", target.host) // an IPv6 literal
+    } else {
+        target.host.clone()
+    };
+    let scheme = if target.secure { "wss" } else { "ws" };
+    let url = format!("{scheme}://{host}:{}/", target.port);
+    let connector = Connector::new().config(config);
     #[cfg(feature = "rustls")]
     let connector = match ca {
         Some(ca) => connector.tls_config(wsmachine::tls::client_config(
@@ -220,7 +269,7 @@ fn connect(
     if ca.is_some() {
         return Err(Error::TlsRequired);
     }
-    connector.connect_request(url, request)
+    connector.connect_request(&url, request)
 }
 
 /// One line on stderr: the subprotocol chosen and the extensions accepted.

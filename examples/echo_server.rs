@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo run --example echo_server -- [ADDR] [--any-origin]
+//!     [--ping-interval S] [--ping-timeout S] [--open-timeout S]
 //! cargo run --features rustls --example echo_server -- [ADDR] --tls-cert CERT.pem --tls-key KEY.pem
 //! ```
 //!
@@ -16,21 +17,32 @@
 //! `OriginPolicy::SameHost`; `--any-origin` lets every origin in. The default
 //! limits (16 MiB frames, 64 MiB messages) are enough for Autobahn 9.*.
 //!
+//! Liveness (the `blocking` adapter's defaults, Python websockets' values):
+//! a connection with nothing received for `--ping-interval` seconds (20) is
+//! pinged, and dropped with 1011 if nothing arrives `--ping-timeout` seconds
+//! (20) later; a handshake must complete within `--open-timeout` seconds
+//! (10). 0 turns a timer off. A request refused with an HTTP error (a 431
+//! for a header flood) is answered, then closed with a lingering close so
+//! the client reads the answer rather than a reset.
+//!
 //! With `--tls-cert` and `--tls-key` (PEM files: the certificate chain, leaf
 //! first, and its private key; feature `rustls`) every connection is TLS:
 //! the page is served over https:// (and opens its WebSocket with wss://,
 //! from `location.protocol`), the startup line says `https://`, and a plain
 //! `http://`/`ws://` request is answered `400` saying the port speaks TLS.
+//! The TLS handshake is bounded by `--open-timeout` too.
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::thread;
-use std::time::Duration;
 
-use wsmachine::blocking::{self, Decision, Error, SetTimeouts, WebSocket};
+use wsmachine::blocking::{self, Decision, Error, Transport, WebSocket};
 use wsmachine::{Config, Event, OriginPolicy};
 
+mod common;
+
 const PAGE: &str = include_str!("echo_page.html");
-const USAGE: &str = "usage: echo_server [ADDR] [--any-origin] [--tls-cert CERT.pem --tls-key KEY.pem]   (ADDR defaults to 127.0.0.1:8080)";
+const USAGE: &str = "usage: echo_server [ADDR] [--any-origin] [--ping-interval S] [--ping-timeout S] \
+[--open-timeout S] [--tls-cert CERT.pem --tls-key KEY.pem]   (ADDR defaults to 127.0.0.1:8080; --help explains)";
 
 /// Said on the startup line: built with `--features deflate`, the default
 /// `Config` negotiates permessage-deflate.
@@ -41,11 +53,11 @@ const COMPRESSION: &str = if cfg!(feature = "deflate") {
 };
 
 fn main() {
-    let (addr, any_origin, tls) = parse_args().unwrap_or_else(|message| {
+    let (addr, config, tls) = parse_args().unwrap_or_else(|message| {
         eprintln!("echo_server: {message}\n{USAGE}");
         std::process::exit(2);
     });
-    let tls = tls::server_config(tls).unwrap_or_else(|message| {
+    let tls = tls.config().unwrap_or_else(|message| {
         eprintln!("echo_server: {message}");
         std::process::exit(2);
     });
@@ -59,16 +71,10 @@ fn main() {
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!("listening on {scheme}://{local}{COMPRESSION}");
     std::io::stdout().flush().ok();
-    let policy = if any_origin {
-        OriginPolicy::Any
-    } else {
-        OriginPolicy::SameHost
-    };
     for stream in listener.incoming() {
         match stream {
             Ok(stream) => {
-                let config = Config::default().with_origin_policy(policy.clone());
-                let tls = tls.clone();
+                let (config, tls) = (config.clone(), tls.clone());
                 thread::spawn(move || serve_tcp(stream, config, tls));
             }
             Err(e) => eprintln!("accept failed: {e}"),
@@ -76,18 +82,25 @@ fn main() {
     }
 }
 
-fn parse_args() -> Result<(SocketAddr, bool, tls::Files), String> {
+fn parse_args() -> Result<(SocketAddr, Config, common::TlsFiles), String> {
     let mut addr = None;
-    let mut any_origin = false;
-    let mut tls = tls::Files::default();
+    let mut config = Config::default();
+    let mut tls = common::TlsFiles::default();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--any-origin" => any_origin = true,
+            "--any-origin" => config = config.with_origin_policy(OriginPolicy::Any),
+            "--ping-interval" | "--ping-timeout" | "--open-timeout" => {
+                config = common::timer_flag(&config, &arg, || args.next())?.expect("a timer flag");
+            }
             "--tls-cert" => tls.cert = Some(args.next().ok_or("--tls-cert needs a file")?),
             "--tls-key" => tls.key = Some(args.next().ok_or("--tls-key needs a file")?),
             "-h" | "--help" => {
-                println!("{USAGE}");
+                println!(
+                    "{USAGE}\n{}\n{}",
+                    common::SERVER_TIMER_HELP,
+                    common::TLS_HELP
+                );
                 std::process::exit(0);
             }
             flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
@@ -100,51 +113,55 @@ fn parse_args() -> Result<(SocketAddr, bool, tls::Files), String> {
     }
     Ok((
         addr.unwrap_or_else(|| ([127, 0, 0, 1], 8080).into()),
-        any_origin,
+        config,
         tls,
     ))
 }
 
-fn serve_tcp(stream: TcpStream, config: Config, tls: Option<tls::ServerConfig>) {
+/// Runs the TLS handshake when configured, then [`serve`].
+fn serve_tcp(stream: TcpStream, config: Config, tls: Option<common::TlsConfig>) {
     let peer = stream
         .peer_addr()
         .map_or_else(|_| "?".into(), |a| a.to_string());
     stream.set_nodelay(true).ok();
-    // A client that never finishes its TLS handshake or its request does
-    // not hold a thread forever.
-    stream.set_read_timeout(Some(Duration::from_secs(30))).ok();
-    let Ok(socket) = stream.try_clone() else {
-        return eprintln!("{peer}: cannot clone the socket handle");
-    };
     match tls {
-        None => serve(stream, &socket, &peer, config),
-        Some(tls) => match tls::accept(stream, tls) {
-            Ok(stream) => serve(stream, &socket, &peer, config),
+        None => serve(stream, &peer, config),
+        Some(tls) => match common::tls_accept(stream, tls, config.open_timeout()) {
+            Ok(stream) => serve(stream, &peer, config),
             Err(e) => eprintln!("{peer}: TLS handshake failed: {e}"),
         },
     }
 }
 
-/// Serves one connection over `stream` (plain or TLS); `socket` is the same
-/// TCP socket, for its timeouts.
-fn serve<S: Read + Write + SetTimeouts>(
-    mut stream: S,
-    socket: &TcpStream,
-    peer: &str,
-    config: Config,
-) {
-    let head = match blocking::read_request_head(&mut stream, 16 * 1024) {
+/// Serves one connection over `stream`, plain or TLS.
+fn serve<S: Read + Write + Transport>(mut stream: S, peer: &str, config: Config) {
+    // A client that never finishes its request does not hold a thread forever.
+    let limit = config.max_handshake_bytes();
+    let head = match blocking::read_request_head_within(&mut stream, limit, config.open_timeout()) {
         Ok(head) => head,
-        Err(e) => return eprintln!("{peer}: bad request: {e}"),
+        Err(Error::Protocol(e)) => {
+            // Too large (431) or malformed (400): say so, and make sure the
+            // client can read it.
+            let status = e.http_status().unwrap_or(400);
+            eprintln!("{peer}: bad request, answered {status}: {e}");
+            if blocking::respond(&mut stream, status, "text/plain", e.to_string().as_bytes())
+                .is_ok()
+            {
+                blocking::lingering_close(stream);
+            }
+            return;
+        }
+        Err(e) => return eprintln!("{peer}: no request: {e}"),
     };
     if !head.is_websocket() && head.method() == "GET" && head.path_only() == "/" {
-        if let Err(e) = blocking::respond(
+        match blocking::respond(
             &mut stream,
             200,
             "text/html; charset=utf-8",
             PAGE.as_bytes(),
         ) {
-            eprintln!("{peer}: writing the page failed: {e}");
+            Ok(()) => blocking::lingering_close(stream),
+            Err(e) => eprintln!("{peer}: writing the page failed: {e}"),
         }
         return;
     }
@@ -153,10 +170,6 @@ fn serve<S: Read + Write + SetTimeouts>(
         Err(e) => return eprintln!("{peer}: handshake for {} failed: {e}", head.path()),
     };
     eprintln!("{peer}: connected on {}", head.path());
-    // Idle WebSockets may stay open as long as they like.
-    if let Err(e) = socket.set_read_timeout(None) {
-        return eprintln!("{peer}: {e}");
-    }
     match echo(ws) {
         Ok(Some((code, reason))) => eprintln!("{peer}: closed with {code} {reason:?}"),
         Ok(None) => eprintln!("{peer}: closed"),
@@ -166,9 +179,8 @@ fn serve<S: Read + Write + SetTimeouts>(
 }
 
 /// Echoes until the close handshake completes; returns the peer's close code.
-fn echo<S: Read + Write + SetTimeouts>(
-    mut ws: WebSocket<S>,
-) -> Result<Option<(u16, String)>, Error> {
+fn echo<S: Read + Write + Transport>(mut ws: WebSocket<S>) -> Result<Option<(u16, String)>, Error> {
+    // Idle WebSockets stay open as long as they answer keepalive pings.
     let mut close = None;
     loop {
         let sent = ws.read_with(|event, sender| match event {
@@ -185,58 +197,5 @@ fn echo<S: Read + Write + SetTimeouts>(
             Err(Error::Closed) => return Ok(close),
             Err(e) => return Err(e),
         }
-    }
-}
-
-/// TLS for the server (`--tls-cert`, `--tls-key`): with the `rustls`
-/// feature, a rustls config from the PEM files; without it, the flags are
-/// refused with a hint.
-mod tls {
-    use std::net::TcpStream;
-
-    /// The PEM files named on the command line.
-    #[derive(Default)]
-    pub struct Files {
-        pub cert: Option<String>,
-        pub key: Option<String>,
-    }
-
-    #[cfg(feature = "rustls")]
-    pub type ServerConfig = std::sync::Arc<wsmachine::tls::rustls::ServerConfig>;
-    /// Without the feature there is no config (and `server_config` refuses
-    /// the flags).
-    #[cfg(not(feature = "rustls"))]
-    #[derive(Clone)]
-    pub enum ServerConfig {}
-
-    /// `None` for plain HTTP, or the config built from both files.
-    pub fn server_config(files: Files) -> Result<Option<ServerConfig>, String> {
-        match (files.cert, files.key) {
-            (None, None) => Ok(None),
-            (Some(_), None) | (None, Some(_)) => Err("--tls-cert and --tls-key go together".into()),
-            #[cfg(feature = "rustls")]
-            (Some(cert), Some(key)) => {
-                wsmachine::tls::server_config_from_pem_files(cert.as_ref(), key.as_ref())
-                    .map(Some)
-                    .map_err(|e| format!("TLS: {e}"))
-            }
-            #[cfg(not(feature = "rustls"))]
-            (Some(_), Some(_)) => {
-                Err("--tls-cert needs the rustls feature: cargo run --features rustls ...".into())
-            }
-        }
-    }
-
-    #[cfg(feature = "rustls")]
-    pub fn accept(
-        stream: TcpStream,
-        config: ServerConfig,
-    ) -> Result<wsmachine::blocking::TlsStream<TcpStream>, wsmachine::blocking::Error> {
-        wsmachine::blocking::tls_accept(stream, config)
-    }
-
-    #[cfg(not(feature = "rustls"))]
-    pub fn accept(_: TcpStream, config: ServerConfig) -> Result<TcpStream, String> {
-        match config {}
     }
 }

@@ -9,7 +9,9 @@ use std::sync::mpsc;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use wsmachine::blocking::{Decision, Error, OwnedMessage, SetTimeouts, WebSocket};
+mod common;
+use common::{Child, example_binary};
+use wsmachine::blocking::{Decision, Error, OwnedMessage, Transport, WebSocket};
 use wsmachine::{ClientRequest, CloseCode, Config, Event, MessageKind, ProtocolError};
 
 /// Every socket gets this read timeout, so a bug fails a test instead of hanging it.
@@ -47,7 +49,7 @@ fn client_request(url: &str, request: &ClientRequest) -> Result<WebSocket<TcpStr
 
 /// Echoes every message until the connection ends; returns the close the
 /// peer sent (or the error that ended it).
-fn echo<S: Read + Write + SetTimeouts>(
+fn echo<S: Read + Write + Transport>(
     mut ws: WebSocket<S>,
 ) -> Result<Option<(CloseCode, String)>, Error> {
     let mut close = None;
@@ -216,7 +218,7 @@ impl Read for Choppy {
     }
 }
 
-impl SetTimeouts for Choppy {
+impl Transport for Choppy {
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         self.inner.set_read_timeout(timeout)
     }
@@ -317,38 +319,6 @@ fn a_rejected_handshake_is_an_error_with_its_status() {
 }
 
 /// Kills the child process when the test ends, pass or fail.
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// `target/<profile>/examples/echo_server`, next to this test's own
-/// `target/<profile>/deps/` directory (cargo builds examples for `cargo test`).
-fn example_binary(name: &str) -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    let path = profile_dir
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    if !path.exists() {
-        let mut build = std::process::Command::new(env!("CARGO"));
-        build.args(["build", "--example", name]);
-        if profile_dir.ends_with("release") {
-            build.arg("--release");
-        }
-        let status = build
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .unwrap();
-        assert!(status.success(), "building the {name} example failed");
-    }
-    path
-}
-
 #[test]
 fn the_echo_server_example_serves_its_page_and_echoes() {
     use std::io::BufRead;

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use rustls::crypto::CryptoProvider;
 use rustls::{AlertDescription, ClientConfig, ServerConfig};
 use tls_common::{Leaf, Pki};
-use wsmachine::blocking::{self, Connector, Error, OwnedMessage, SetTimeouts, WebSocket};
+use wsmachine::blocking::{self, Connector, Error, OwnedMessage, Transport, WebSocket};
 use wsmachine::tls::{self, Roots, TlsError};
 use wsmachine::{CloseCode, Config, Event, Timeout};
 
@@ -52,7 +52,7 @@ fn wss_server(config: Arc<ServerConfig>) -> (u16, JoinHandle<Result<Option<Close
     (port, handle)
 }
 
-fn echo<S: Read + Write + SetTimeouts>(mut ws: WebSocket<S>) -> Result<Option<CloseCode>, Error> {
+fn echo<S: Read + Write + Transport>(mut ws: WebSocket<S>) -> Result<Option<CloseCode>, Error> {
     let mut close = None;
     loop {
         match ws.read_with(|event, sender| match event {
@@ -71,7 +71,7 @@ fn echo<S: Read + Write + SetTimeouts>(mut ws: WebSocket<S>) -> Result<Option<Cl
 }
 
 /// The client's half of a clean close.
-fn close<S: Read + Write + SetTimeouts>(ws: &mut WebSocket<S>) {
+fn close<S: Read + Write + Transport>(ws: &mut WebSocket<S>) {
     ws.close(CloseCode::NORMAL, "done").unwrap();
     loop {
         match ws.read() {
@@ -523,6 +523,7 @@ fn stalled_websocket_handshake_over_tls_ends_by_the_open_timeout() {
 
 #[test]
 fn stalled_tls_handshake_times_out_on_the_server() {
+    // With tls_accept, the caller's socket timeout ends a silent client.
     let pki = Pki::new();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
@@ -534,6 +535,47 @@ fn stalled_tls_handshake_times_out_on_the_server() {
         Err(e) => assert!(e.is_timeout(), "{e:?}"),
         Ok(_) => panic!("a silent client completed a handshake"),
     }
+}
+
+#[test]
+fn trickled_tls_handshake_ends_by_the_deadline_on_the_server() {
+    // A client sending its ClientHello one byte every 100 ms: tls_accept_within
+    // holds one deadline for the whole handshake.
+    let pki = Pki::new();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let client = thread::spawn(move || {
+        let mut tcp = TcpStream::connect(addr).unwrap();
+        // A handshake record header announcing 512 bytes, then zeros (the
+        // trickle is what is tested: 100 bytes at most, 10 s at most).
+        let bytes = [0x16, 0x03, 0x01, 0x02, 0x00].into_iter().chain([0; 95]);
+        let mut sent = 0;
+        for byte in bytes {
+            if tcp.write_all(&[byte]).is_err() {
+                break;
+            }
+            sent += 1;
+            thread::sleep(Duration::from_millis(100));
+        }
+        sent
+    });
+    let (tcp, _) = listener.accept().unwrap();
+    let started = Instant::now();
+    let result = blocking::tls_accept_within(
+        tcp,
+        server_config(&pki.good),
+        Some(Duration::from_millis(400)),
+    );
+    let took = started.elapsed();
+    assert!(
+        matches!(result, Err(Error::Timeout(Timeout::Opening))),
+        "{result:?}"
+    );
+    assert!(
+        took >= Duration::from_millis(350) && took < Duration::from_secs(2),
+        "took {took:?}"
+    );
+    assert!(client.join().unwrap() < 100);
 }
 
 // ---- configs from PEM files ----

@@ -4,13 +4,11 @@
 use core::time::Duration;
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
-#[cfg(feature = "rustls")]
-use std::time::Instant;
 
 #[cfg(feature = "rustls")]
 use alloc::sync::Arc;
 
-use super::{Error, SetTimeouts, WebSocket};
+use super::{Error, Transport, WebSocket};
 use crate::handshake::WsUrl;
 use crate::{ClientRequest, Config, Timeout};
 
@@ -43,13 +41,21 @@ impl MaybeTlsStream {
     }
 }
 
-impl SetTimeouts for MaybeTlsStream {
+impl Transport for MaybeTlsStream {
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         self.tcp().set_read_timeout(timeout)
     }
 
     fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         self.tcp().set_write_timeout(timeout)
+    }
+
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        match self {
+            Self::Plain(stream) => stream.shutdown_write(),
+            #[cfg(feature = "rustls")]
+            Self::Tls(stream) => stream.shutdown_write(),
+        }
     }
 }
 
@@ -181,23 +187,10 @@ impl Connector {
         // a deadline, the open timeout from now, given to the socket as the
         // time left before each read and write (so a server trickling bytes
         // cannot stretch it either).
-        let deadline = self.config.open_timeout().map(|t| Instant::now() + t);
-        let before_io = |tcp: &mut TcpStream| match deadline {
-            None => Ok(()),
-            Some(deadline) => {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return Err(io::ErrorKind::TimedOut.into());
-                }
-                tcp.set_read_timeout(Some(left))?;
-                tcp.set_write_timeout(Some(left))
-            }
-        };
-        match super::tls::tls_connect_with(tcp, &url.host, config, before_io) {
-            Ok(tls) => Ok(MaybeTlsStream::Tls(alloc::boxed::Box::new(tls))),
-            Err(e) if e.is_timeout() => Err(Error::Timeout(Timeout::Opening)),
-            Err(e) => Err(e),
-        }
+        let deadline = super::tls::deadline(self.config.open_timeout());
+        let tls = super::tls::tls_connect_with(tcp, &url.host, config, deadline)
+            .map_err(super::tls::timeout_is_opening)?;
+        Ok(MaybeTlsStream::Tls(alloc::boxed::Box::new(tls)))
     }
 
     #[cfg(not(feature = "rustls"))]

@@ -10,7 +10,7 @@
 //! Time: the connection's timers (keepalive ping, dead peer, open and close
 //! timeouts; [`Config`](crate::Config), Python websockets' 20/20/10/10 s by
 //! default) run on the stream's read timeout, set to the next deadline before
-//! each blocking read ([`SetTimeouts`]). An expiry comes back as
+//! each blocking read ([`Transport`]). An expiry comes back as
 //! [`Error::Timeout`]. A bound of your own on one [`WebSocket::read`] is
 //! [`WebSocket::set_read_timeout`] (an [`Error::Io`] timeout that leaves the
 //! connection usable); writes that make no progress for
@@ -47,9 +47,9 @@
 mod connector;
 mod error;
 mod handshake;
-mod timeouts;
 #[cfg(feature = "rustls")]
 mod tls;
+mod transport;
 
 use alloc::borrow::ToOwned;
 use alloc::string::String;
@@ -64,12 +64,12 @@ pub use connector::{Connector, MaybeTlsStream};
 pub use error::Error;
 pub use handshake::{
     Decision, RequestHead, connect, connect_request, connect_with_config, read_request_head,
-    respond,
+    read_request_head_within, respond,
 };
-use timeouts::Applied;
-pub use timeouts::SetTimeouts;
 #[cfg(feature = "rustls")]
-pub use tls::{TlsStream, tls_accept, tls_connect};
+pub use tls::{TlsStream, tls_accept, tls_accept_within, tls_connect};
+use transport::Applied;
+pub use transport::{LINGER_BYTES, LINGER_TIME, LINGER_TIMEOUT, Transport, lingering_close};
 
 /// How long a write may make no progress before it fails (gorilla's
 /// `writeWait`): a peer that stops reading cannot hold a writer forever.
@@ -142,7 +142,7 @@ pub struct WebSocket<S> {
     applied: Applied,
 }
 
-impl<S: Read + Write + SetTimeouts> WebSocket<S> {
+impl<S: Read + Write + Transport> WebSocket<S> {
     /// Wraps a stream whose opening handshake is already done (or that
     /// needs none) around an open connection, such as
     /// [`Connection::open_server`]. Any output the connection holds is
@@ -394,7 +394,9 @@ impl<S: Read + Write + SetTimeouts> WebSocket<S> {
     /// Starts the closing handshake and flushes. Keep calling
     /// [`read`](Self::read) until it returns the peer's
     /// [`OwnedMessage::Close`] and then [`Error::Closed`]; messages the peer
-    /// sent meanwhile arrive first.
+    /// sent meanwhile arrive first. A peer that never answers ends it with
+    /// [`Error::Timeout`] ([`Timeout::Closing`](crate::Timeout::Closing))
+    /// after [`Config::close_timeout`](crate::Config::close_timeout).
     ///
     /// # Errors
     ///

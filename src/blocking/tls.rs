@@ -9,8 +9,10 @@ use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, ServerConfig, ServerConnection};
 
 use core::time::Duration;
+use std::time::Instant;
 
-use super::{Error, SetTimeouts};
+use super::{Error, Transport};
+use crate::Timeout;
 use crate::tls::{TlsError, sniff};
 
 /// How much of a plain HTTP request is read (and dropped) before answering
@@ -96,6 +98,53 @@ pub fn tls_accept<S: Read + Write>(
 ) -> Result<TlsStream<S>, Error> {
     let tls = ServerConnection::new(config).map_err(TlsError::Config)?;
     TlsStream::handshake(tls.into(), stream, |_| Ok(()))
+}
+
+/// [`tls_accept`] within `timeout` (typically the config's
+/// [`open_timeout`](crate::Config::open_timeout)): one deadline for the whole
+/// TLS handshake, given to the stream as the time left before each read and
+/// write, so a client that stalls or trickles its handshake is cut off.
+///
+/// # Errors
+///
+/// As [`tls_accept`]; [`Error::Timeout`]`(`[`Timeout::Opening`]`)` when the
+/// deadline passes.
+pub fn tls_accept_within<S: Read + Write + Transport>(
+    stream: S,
+    config: Arc<ServerConfig>,
+    timeout: Option<Duration>,
+) -> Result<TlsStream<S>, Error> {
+    let tls = ServerConnection::new(config).map_err(TlsError::Config)?;
+    TlsStream::handshake(tls.into(), stream, deadline(timeout)).map_err(timeout_is_opening)
+}
+
+/// A `before_io` hook for the handshake: the time left until `timeout`
+/// from now, as the stream's read and write timeouts; `TimedOut` once none
+/// is left.
+pub(super) fn deadline<S: Transport>(
+    timeout: Option<Duration>,
+) -> impl FnMut(&mut S) -> io::Result<()> {
+    let deadline = timeout.map(|t| Instant::now() + t);
+    move |stream| match deadline {
+        None => Ok(()),
+        Some(deadline) => {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(io::ErrorKind::TimedOut.into());
+            }
+            stream.set_read_timeout(Some(left))?;
+            stream.set_write_timeout(Some(left))
+        }
+    }
+}
+
+/// A timeout of the TLS handshake is the open timeout.
+pub(super) fn timeout_is_opening(error: Error) -> Error {
+    if error.is_timeout() {
+        Error::Timeout(Timeout::Opening)
+    } else {
+        error
+    }
 }
 
 impl<S: Read + Write> TlsStream<S> {
@@ -307,14 +356,20 @@ impl<S: Read + Write> TlsStream<S> {
 }
 
 /// The stream's own timeouts bound the TLS reads and writes too, so the
-/// adapter's timers work over TLS unchanged.
-impl<S: Read + Write + SetTimeouts> SetTimeouts for TlsStream<S> {
+/// adapter's timers work over TLS unchanged; a half close sends TLS's
+/// `close_notify` before the TCP FIN.
+impl<S: Read + Write + Transport> Transport for TlsStream<S> {
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         self.stream.set_read_timeout(timeout)
     }
 
     fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         self.stream.set_write_timeout(timeout)
+    }
+
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        self.close_notify()?;
+        self.stream.shutdown_write()
     }
 }
 
