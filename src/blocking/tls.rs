@@ -3,13 +3,12 @@
 
 use alloc::string::String;
 use alloc::sync::Arc;
+use core::time::Duration;
 use std::io::{self, Read, Write};
+use std::time::Instant;
 
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, ServerConfig, ServerConnection};
-
-use core::time::Duration;
-use std::time::Instant;
 
 use super::{Error, Transport};
 use crate::Timeout;
@@ -49,7 +48,8 @@ pub struct TlsStream<S: Read + Write> {
 ///
 /// The handshake reads and writes `stream` with whatever timeouts it has:
 /// set them on a `TcpStream` first, or a server that never answers blocks
-/// this call forever ([`Connector`](super::Connector) does this for you).
+/// this call forever ([`Connector`](super::Connector) holds it to the
+/// config's open timeout for you).
 ///
 /// # Errors
 ///
