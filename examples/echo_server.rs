@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --example echo_server -- [ADDR] [--any-origin]
-//!     [--ping-interval S] [--ping-timeout S] [--open-timeout S]
+//!     [--ping-interval S] [--ping-timeout S] [--open-timeout S] [--stream]
 //! cargo run --features rustls --example echo_server -- [ADDR] --tls-cert CERT.pem --tls-key KEY.pem
 //! ```
 //!
@@ -31,6 +31,11 @@
 //! from `location.protocol`), the startup line says `https://`, and a plain
 //! `http://`/`ws://` request is answered `400` saying the port speaks TLS.
 //! The TLS handshake is bounded by `--open-timeout` too.
+//!
+//! `--stream` echoes every message chunk by chunk as it arrives (streaming
+//! mode): each chunk goes back out as a frame before the next read, so a
+//! connection holds about one read (64 KiB) whatever the message size, and
+//! frames up to 1 TiB with no message size limit are accepted.
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::thread;
@@ -42,7 +47,16 @@ mod common;
 
 const PAGE: &str = include_str!("echo_page.html");
 const USAGE: &str = "usage: echo_server [ADDR] [--any-origin] [--ping-interval S] [--ping-timeout S] \
-[--open-timeout S] [--tls-cert CERT.pem --tls-key KEY.pem]   (ADDR defaults to 127.0.0.1:8080; --help explains)";
+[--open-timeout S] [--stream] [--tls-cert CERT.pem --tls-key KEY.pem]   (ADDR defaults to 127.0.0.1:8080; --help explains)";
+
+/// `--stream`: streaming mode, memory bounded by the read size, so any message size.
+fn stream_config(config: Config) -> Config {
+    config
+        .with_streaming(true)
+        .without_message_size_limit()
+        .with_max_frame_size(1 << 40)
+        .expect("1 TiB is the largest frame limit")
+}
 
 /// Said on the startup line: built with `--features deflate`, the default
 /// `Config` negotiates permessage-deflate.
@@ -90,6 +104,7 @@ fn parse_args() -> Result<(SocketAddr, Config, common::TlsFiles), String> {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--any-origin" => config = config.with_origin_policy(OriginPolicy::Any),
+            "--stream" => config = stream_config(config),
             "--ping-interval" | "--ping-timeout" | "--open-timeout" => {
                 config = common::timer_flag(&config, &arg, || args.next())?.expect("a timer flag");
             }
@@ -186,6 +201,8 @@ fn echo<S: Read + Write + Transport>(mut ws: WebSocket<S>) -> Result<Option<(u16
         let sent = ws.read_with(|event, sender| match event {
             // Zero copy: the message is sent straight from the input buffer.
             Event::Message(message) => sender.send(message),
+            // --stream: each chunk goes out as a frame, also from the input buffer.
+            Event::Chunk(chunk) => sender.send_chunk(chunk),
             Event::Close(frame) => {
                 close = Some((frame.code.0, frame.reason.to_owned()));
                 Ok(())

@@ -104,7 +104,11 @@ fn chat_server_drops_a_dead_member_and_the_room_goes_on() {
     let mut heard = 0;
     while start.elapsed() < Duration::from_millis(1500) {
         alice.send_text("still talking").unwrap();
+        // Bob also reads the server's keepalive pings: bound the wait by
+        // time, not by reads (each ping restarts a read's own timeout).
+        let sent = Instant::now();
         loop {
+            assert!(sent.elapsed() < GUARD, "the room stopped relaying");
             match bob.read().unwrap() {
                 OwnedMessage::Text(text) if text.contains("still talking") => break,
                 _ => {}
