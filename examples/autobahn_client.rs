@@ -10,11 +10,10 @@
 //! (`/updateReports?agent=wsmachine`). A case that fails its connection is
 //! logged and the run goes on. Echoes are zero copy: each message is sent
 //! straight from the input buffer it arrived in.
-use std::net::TcpStream;
 use std::process::ExitCode;
 
 use wsmachine::Event;
-use wsmachine::blocking::{self, Error, OwnedMessage, WebSocket};
+use wsmachine::blocking::{self, Error, MaybeTlsStream, OwnedMessage, WebSocket};
 
 const AGENT: &str = "wsmachine";
 const USAGE: &str = "usage: autobahn_client [ws://HOST:PORT]   (default ws://127.0.0.1:9001)";
@@ -95,7 +94,7 @@ fn finish(url: &str) -> Result<(), Error> {
 }
 
 /// Reads until the server's close completes the handshake.
-fn drain(ws: &mut WebSocket<TcpStream>) -> Result<(), Error> {
+fn drain(ws: &mut WebSocket<MaybeTlsStream>) -> Result<(), Error> {
     loop {
         match ws.read() {
             Ok(_) => {}

@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run --example chat_server -- [ADDR] [--any-origin]
 //!     [--ping-interval S] [--ping-timeout S] [--open-timeout S]
+//! cargo run --features rustls --example chat_server -- [ADDR] --tls-cert CERT.pem --tls-key KEY.pem
 //! ```
 //!
 //! `GET /` serves the chat page; the WebSocket is at `/ws`. A client sends
@@ -21,6 +22,11 @@
 //! after `--ping-interval` seconds (20) with nothing from it, it is pinged,
 //! and if nothing arrives `--ping-timeout` seconds (20) later it is dropped
 //! from the room with 1011. `--open-timeout` (10) bounds the handshake.
+//!
+//! With `--tls-cert` and `--tls-key` (PEM; feature `rustls`) the page is
+//! served over https:// and the room over wss://. The TLS session is shared
+//! by the two threads behind the same mutex: the reader waits for bytes on
+//! the socket (`peek`) without the lock, and takes it only to decrypt.
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
@@ -36,7 +42,7 @@ mod common;
 
 const PAGE: &str = include_str!("chat_page.html");
 const USAGE: &str = "usage: chat_server [ADDR] [--any-origin] [--ping-interval S] [--ping-timeout S] \
-[--open-timeout S]   (ADDR defaults to 127.0.0.1:8080)";
+[--open-timeout S] [--tls-cert CERT.pem --tls-key KEY.pem]   (ADDR defaults to 127.0.0.1:8080)";
 /// A write to a member that makes no progress for this long drops it.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 const QUEUE: usize = 64;
@@ -56,8 +62,12 @@ const COMPRESSION: &str = if cfg!(feature = "deflate") {
 };
 
 fn main() {
-    let (addr, config) = parse_args().unwrap_or_else(|message| {
+    let (addr, config, tls) = parse_args().unwrap_or_else(|message| {
         eprintln!("chat_server: {message}\n{USAGE}");
+        std::process::exit(2);
+    });
+    let tls = tls.config().unwrap_or_else(|message| {
+        eprintln!("chat_server: {message}");
         std::process::exit(2);
     });
     let listener = TcpListener::bind(addr).unwrap_or_else(|e| {
@@ -67,7 +77,8 @@ fn main() {
     let local = listener
         .local_addr()
         .expect("a bound listener has an address");
-    println!("listening on http://{local}{COMPRESSION}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("listening on {scheme}://{local}{COMPRESSION}");
     io::stdout().flush().ok();
     let (hub_tx, hub_rx) = mpsc::channel();
     thread::spawn(move || hub(hub_rx));
@@ -75,8 +86,9 @@ fn main() {
         let (Ok(stream), hub_tx, config) = (stream, hub_tx.clone(), config.clone()) else {
             continue;
         };
+        let tls = tls.clone();
         thread::spawn(move || {
-            if let Err(e) = client(uid, stream, config, &hub_tx) {
+            if let Err(e) = client(uid, stream, config, &hub_tx, tls) {
                 eprintln!("client {uid}: {e}");
             }
             hub_tx.send(Hub::Leave(uid)).ok();
@@ -84,8 +96,9 @@ fn main() {
     }
 }
 
-fn parse_args() -> Result<(SocketAddr, Config), String> {
+fn parse_args() -> Result<(SocketAddr, Config, common::TlsFiles), String> {
     let mut addr = None;
+    let mut tls = common::TlsFiles::default();
     let mut config = Config::default()
         .with_max_message_size(64 << 10)
         .expect("valid");
@@ -96,8 +109,14 @@ fn parse_args() -> Result<(SocketAddr, Config), String> {
             "--ping-interval" | "--ping-timeout" | "--open-timeout" => {
                 config = common::timer_flag(&config, &arg, || args.next())?.expect("a timer flag");
             }
+            "--tls-cert" => tls.cert = Some(args.next().ok_or("--tls-cert needs a file")?),
+            "--tls-key" => tls.key = Some(args.next().ok_or("--tls-key needs a file")?),
             "-h" | "--help" => {
-                println!("{USAGE}\n{}", common::SERVER_TIMER_HELP);
+                println!(
+                    "{USAGE}\n{}\n{}",
+                    common::SERVER_TIMER_HELP,
+                    common::TLS_HELP
+                );
                 std::process::exit(0);
             }
             _ if arg.starts_with('-') || addr.is_some() => {
@@ -112,6 +131,7 @@ fn parse_args() -> Result<(SocketAddr, Config), String> {
     Ok((
         addr.unwrap_or_else(|| ([127, 0, 0, 1], 8080).into()),
         config,
+        tls,
     ))
 }
 
@@ -151,10 +171,33 @@ fn json_string(text: &str) -> String {
     out + "\""
 }
 
-type Shared = Arc<Mutex<(Connection, TcpStream)>>;
+type Shared<S> = Arc<Mutex<(Connection, S)>>;
+
+/// Runs the TLS handshake when configured, then [`room`] over the stream.
+fn client(
+    uid: u64,
+    stream: TcpStream,
+    config: Config,
+    hub: &Sender<Hub>,
+    tls: Option<common::TlsConfig>,
+) -> io::Result<()> {
+    match tls {
+        None => room(uid, stream, config, hub),
+        Some(tls) => {
+            let stream =
+                common::tls_accept(stream, tls, config.open_timeout()).map_err(io::Error::other)?;
+            room(uid, stream, config, hub)
+        }
+    }
+}
 
 /// Routes the request; for `/ws`, runs the client's reader loop.
-fn client(uid: u64, mut stream: TcpStream, config: Config, hub: &Sender<Hub>) -> io::Result<()> {
+fn room<S: ChatStream>(
+    uid: u64,
+    mut stream: S,
+    config: Config,
+    hub: &Sender<Hub>,
+) -> io::Result<()> {
     let limit = config.max_handshake_bytes();
     let head = match blocking::read_request_head_within(&mut stream, limit, config.open_timeout()) {
         Ok(head) => head,
@@ -180,14 +223,14 @@ fn client(uid: u64, mut stream: TcpStream, config: Config, hub: &Sender<Hub>) ->
     }
     let ws = WebSocket::accept_head(stream, &head, config, |_| Decision::accept())
         .map_err(io::Error::other)?;
-    let (stream, mut conn) = ws.into_parts();
+    let (mut stream, mut conn) = ws.into_parts();
     // The connection's clock: keepalive deadlines are read against it.
     let epoch = Instant::now();
     let now = || Timestamp::since(epoch, Instant::now());
     conn.handle_timeout(now()).ok();
     stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
-    let mut reader = stream.try_clone()?;
-    let shared: Shared = Arc::new(Mutex::new((conn, stream)));
+    let mut reader = stream.socket().try_clone()?;
+    let shared: Shared<S> = Arc::new(Mutex::new((conn, stream)));
     let (queue_tx, queue_rx) = mpsc::sync_channel::<Arc<str>>(QUEUE);
     hub.send(Hub::Join(uid, queue_tx)).ok();
     eprintln!("client {uid}: joined");
@@ -202,8 +245,8 @@ fn client(uid: u64, mut stream: TcpStream, config: Config, hub: &Sender<Hub>) ->
     loop {
         // Sleep in read() until input or the connection's next deadline.
         let wait = deadline.map(|d| (d - now()).max(Duration::from_millis(1)));
-        reader.set_read_timeout(wait)?;
-        let read = match reader.read(&mut buf) {
+        reader.set_read_timeout(wait.or(S::READ_CAP))?;
+        let read = match S::read_unlocked(&mut reader, &mut buf) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e)
                 if matches!(
@@ -211,16 +254,17 @@ fn client(uid: u64, mut stream: TcpStream, config: Config, hub: &Sender<Hub>) ->
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                 ) =>
             {
-                None
+                Input::Nothing
             }
-            result => Some(result.unwrap_or(0)),
+            result => result.unwrap_or(Input::Bytes(0)),
         };
         let mut guard = shared.lock().expect("no panics while locked");
         let (conn, stream) = &mut *guard;
         match read {
-            Some(0) => conn.receive_eof(),
-            Some(n) => conn.receive(&buf[..n]),
-            None => {}
+            Input::Bytes(0) => conn.receive_eof(),
+            Input::Bytes(n) => conn.receive(&buf[..n]),
+            Input::Pending => stream.read_locked(conn, &mut buf),
+            Input::Nothing => {}
         }
         if let Err(timeout) = conn.handle_timeout(now()) {
             // A dead member: it leaves the room, which goes on.
@@ -230,7 +274,8 @@ fn client(uid: u64, mut stream: TcpStream, config: Config, hub: &Sender<Hub>) ->
                 .set_write_timeout(Some(Duration::from_millis(100)))
                 .ok();
             write_out(conn, stream).ok();
-            return stream.shutdown(Shutdown::Both);
+            stream.finish();
+            return stream.socket().shutdown(Shutdown::Both);
         }
         deadline = conn.poll_timeout();
         loop {
@@ -248,13 +293,14 @@ fn client(uid: u64, mut stream: TcpStream, config: Config, hub: &Sender<Hub>) ->
         }
         write_out(conn, stream)?;
         if conn.is_closed() {
-            return stream.shutdown(Shutdown::Both); // the server closes TCP first
+            stream.finish();
+            return stream.socket().shutdown(Shutdown::Both); // the server closes TCP first
         }
     }
 }
 
 /// Sends queued broadcasts; when the hub drops the queue, closes the client.
-fn writer(queue: mpsc::Receiver<Arc<str>>, shared: &Shared) {
+fn writer<S: ChatStream>(queue: mpsc::Receiver<Arc<str>>, shared: &Shared<S>) {
     for json in queue {
         let mut guard = shared.lock().expect("no panics while locked");
         let (conn, stream) = &mut *guard;
@@ -266,13 +312,107 @@ fn writer(queue: mpsc::Receiver<Arc<str>>, shared: &Shared) {
     let (conn, stream) = &mut *guard;
     if !conn.is_closed() && conn.close(CloseCode::POLICY_VIOLATION, "too slow").is_ok() {
         write_out(conn, stream).ok();
-        stream.shutdown(Shutdown::Both).ok(); // ends the reader too
+        stream.finish();
+        stream.socket().shutdown(Shutdown::Both).ok(); // ends the reader too
     }
 }
 
-fn write_out(conn: &mut Connection, stream: &mut TcpStream) -> io::Result<()> {
+fn write_out<S: Write>(conn: &mut Connection, stream: &mut S) -> io::Result<()> {
     let n = conn.pending_output().len();
     stream.write_all(conn.pending_output())?;
+    stream.flush()?;
     conn.advance_output(n);
     Ok(())
+}
+
+/// What the reader found on the socket, without the lock.
+enum Input {
+    /// Bytes for the connection (0: the client is gone).
+    Bytes(usize),
+    /// TLS records arrived: decrypt them with the lock held.
+    #[cfg_attr(not(feature = "rustls"), allow(dead_code))]
+    Pending,
+    /// Nothing before the read timeout.
+    Nothing,
+}
+
+/// What the reader and writer threads need of a member's stream, plain or
+/// TLS: the plain socket is read without the lock; a TLS session is shared
+/// state, so the reader waits for bytes without the lock and decrypts with it.
+trait ChatStream: Read + Write + Transport + Send + 'static {
+    /// The socket's read timeout when the connection has no deadline.
+    const READ_CAP: Option<Duration>;
+    /// Reads (or, for TLS, waits for bytes) without the lock.
+    fn read_unlocked(socket: &mut TcpStream, buf: &mut [u8]) -> io::Result<Input>;
+    /// Decrypts what arrived, with the lock held, into `conn`.
+    fn read_locked(&mut self, conn: &mut Connection, buf: &mut [u8]);
+    /// The TCP socket underneath.
+    fn socket(&self) -> &TcpStream;
+    /// Ends the session politely before TCP is shut down (TLS close_notify).
+    fn finish(&mut self) {}
+}
+
+impl ChatStream for TcpStream {
+    const READ_CAP: Option<Duration> = None;
+
+    fn read_unlocked(socket: &mut TcpStream, buf: &mut [u8]) -> io::Result<Input> {
+        socket.read(buf).map(Input::Bytes)
+    }
+
+    fn read_locked(&mut self, conn: &mut Connection, buf: &mut [u8]) {
+        match self.read(buf) {
+            Ok(0) | Err(_) => conn.receive_eof(),
+            Ok(n) => conn.receive(&buf[..n]),
+        }
+    }
+
+    fn socket(&self) -> &TcpStream {
+        self
+    }
+}
+
+#[cfg(feature = "rustls")]
+impl ChatStream for common::TlsStream {
+    // A record cut short holds the lock only this long (the read under the
+    // lock shares the socket's timeout); an idle member just waits again.
+    const READ_CAP: Option<Duration> = Some(Duration::from_secs(10));
+
+    fn read_unlocked(socket: &mut TcpStream, _: &mut [u8]) -> io::Result<Input> {
+        // Waits for ciphertext without consuming it.
+        Ok(match socket.peek(&mut [0])? {
+            0 => Input::Bytes(0),
+            _ => Input::Pending,
+        })
+    }
+
+    fn read_locked(&mut self, conn: &mut Connection, buf: &mut [u8]) {
+        // Until rustls holds no more plaintext, so that none is left
+        // waiting for the next bytes on the socket.
+        loop {
+            match self.read(buf) {
+                Ok(0) => return conn.receive_eof(),
+                Ok(n) => conn.receive(&buf[..n]),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return;
+                }
+                Err(_) => return conn.receive_eof(),
+            }
+            if self.tls().wants_read() {
+                return;
+            }
+        }
+    }
+
+    fn socket(&self) -> &TcpStream {
+        self.get_ref()
+    }
+
+    fn finish(&mut self) {
+        self.close_notify().ok();
+    }
 }

@@ -3,13 +3,15 @@
 //!
 //! ```text
 //! cargo run --example echo_client -- [OPTIONS] [ws://127.0.0.1:8080/echo]
+//! cargo run --features rustls --example echo_client -- [--ca CA.pem] wss://127.0.0.1:8080/echo
 //! ```
 //!
 //! Options (`--help` lists them): `--origin URL` sends an `Origin` header
 //! (servers such as Go's `golang.org/x/net/websocket` refuse a handshake
 //! without one), `--protocol NAME` offers a subprotocol (repeatable, most
 //! preferred first), `--header "Name: value"` sends one more header
-//! (repeatable). Once connected, one line on stderr names the subprotocol the
+//! (repeatable), `--ca CA.pem` trusts that CA (only) for a `wss://` URL
+//! instead of Mozilla's roots (feature `rustls`). Once connected, one line on stderr names the subprotocol the
 //! server chose and the extensions it accepted.
 //!
 //! Every line waits for its reply before the next is sent. At the end of
@@ -27,6 +29,7 @@
 //! echo is the file byte for byte. The echo is read as it comes back, on a
 //! second thread, chunk by chunk (streaming mode), so neither side holds
 //! the message whole: `echo_server --stream` echoes a file of any size.
+//! (`ws://` only: over `wss://` the two threads would share one TLS session.)
 use std::io::{BufRead, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -37,12 +40,12 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use wsmachine::blocking::{self, Error, OwnedMessage, Transport, WebSocket};
+use wsmachine::blocking::{Connector, Error, MaybeTlsStream, OwnedMessage, Transport, WebSocket};
 use wsmachine::handshake::{ClientRequest, WsUrl, format_extensions};
 use wsmachine::{CloseCode, Config, Connection, MessageKind, ProtocolError, Role, Timeout};
 
 const USAGE: &str = "\
-usage: echo_client [OPTIONS] [ws://HOST:PORT/PATH]   (default ws://127.0.0.1:8080/echo)
+usage: echo_client [OPTIONS] [ws[s]://HOST:PORT/PATH]   (default ws://127.0.0.1:8080/echo)
 
 Sends each line of stdin as a text message and prints each reply.
 
@@ -52,6 +55,8 @@ options:
   --protocol NAME         offer subprotocol NAME; repeatable, most preferred
                           first; the one the server chose is printed on stderr
   --header \"Name: value\"  send one more request header; repeatable
+  --ca CA.pem             for wss://, trust this CA (PEM) instead of Mozilla's
+                          roots (needs the rustls feature)
   --open-timeout S        give up if the connection is not open within S seconds
                           (default 10; 0: wait forever)
   --close-timeout S       give up if the server does not answer our close within
@@ -88,6 +93,7 @@ struct Options {
     headers: Vec<(String, String)>,
     config: Config,
     file: Option<PathBuf>,
+    ca: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -119,7 +125,7 @@ fn main() -> ExitCode {
         Some(_) => uncompressed(options.config.clone()),
         None => options.config.clone(),
     };
-    let mut ws = match connect(&target, &request, config) {
+    let mut ws = match connect(&target, &request, config, options.ca.as_deref()) {
         Ok(ws) => ws,
         Err(Error::Rejected { status, body }) => {
             let body = String::from_utf8_lossy(&body);
@@ -196,6 +202,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Options>,
             }
             "--origin" => options.origin = Some(value_of(&arg, args.next())?),
             "--file" => options.file = Some(value_of(&arg, args.next())?.into()),
+            "--ca" => options.ca = Some(value_of(&arg, args.next())?),
             "--protocol" => options.protocols.push(value_of(&arg, args.next())?),
             "--header" => options
                 .headers
@@ -234,9 +241,12 @@ fn parse_header(raw: &str) -> Result<(String, String), String> {
 /// checked on its own so that an error names the option at fault.
 fn build_request(url: &str, options: &Options) -> Result<(WsUrl, ClientRequest), String> {
     let target = WsUrl::parse(url).map_err(|e| format!("bad URL {url}: {e}"))?;
-    if target.secure {
+    if options.ca.is_some() && !target.secure {
+        return Err(format!("--ca is for wss:// URLs, not {url}"));
+    }
+    if options.file.is_some() && target.secure {
         return Err(format!(
-            "{url}: wss:// needs TLS, which this example does not open"
+            "--file needs a ws:// URL, not {url}: its two threads would share one TLS session"
         ));
     }
     let mut request = ClientRequest::from_ws_url(&target);
@@ -264,23 +274,38 @@ fn writable(request: &ClientRequest) -> Result<(), wsmachine::handshake::HeaderE
     request.write_request("dGhlIHNhbXBsZSBub25jZQ==", &mut Vec::new())
 }
 
-/// The TCP connect and the handshake, both bounded by the open timeout.
+/// The TCP connect, TLS for wss:// (trusting only `ca` when given) and the
+/// handshake, each bounded by the open timeout.
 fn connect(
     target: &WsUrl,
     request: &ClientRequest,
     config: Config,
-) -> Result<WebSocket<TcpStream>, Error> {
+    ca: Option<&str>,
+) -> Result<WebSocket<MaybeTlsStream>, Error> {
     let host = if target.host.contains(':') {
         format!("[{}]", target.host) // an IPv6 literal
     } else {
         target.host.clone()
     };
-    let url = format!("ws://{host}:{}/", target.port);
-    blocking::connect_request(&url, request, config)
+    let scheme = if target.secure { "wss" } else { "ws" };
+    let url = format!("{scheme}://{host}:{}/", target.port);
+    let connector = Connector::new().config(config);
+    #[cfg(feature = "rustls")]
+    let connector = match ca {
+        Some(ca) => connector.tls_config(wsmachine::tls::client_config(
+            &wsmachine::tls::Roots::PemFile(ca.into()),
+        )?),
+        None => connector,
+    };
+    #[cfg(not(feature = "rustls"))]
+    if ca.is_some() {
+        return Err(Error::TlsRequired);
+    }
+    connector.connect_request(&url, request)
 }
 
 /// One line on stderr: the subprotocol chosen and the extensions accepted.
-fn report_connected(url: &str, ws: &WebSocket<TcpStream>, offered: &[String]) {
+fn report_connected(url: &str, ws: &WebSocket<MaybeTlsStream>, offered: &[String]) {
     let protocol = match ws.protocol() {
         Some(chosen) => format!("subprotocol {chosen}"),
         None if offered.is_empty() => "no subprotocol".into(),
@@ -295,7 +320,7 @@ fn report_connected(url: &str, ws: &WebSocket<TcpStream>, offered: &[String]) {
     eprintln!("echo_client: connected to {url}: {protocol}, extensions: {extensions}");
 }
 
-fn run(ws: &mut WebSocket<TcpStream>) -> Result<(), Error> {
+fn run(ws: &mut WebSocket<MaybeTlsStream>) -> Result<(), Error> {
     let stdout = std::io::stdout();
     for line in std::io::stdin().lock().lines() {
         ws.send_text(&line?)?;
@@ -329,7 +354,7 @@ fn run(ws: &mut WebSocket<TcpStream>) -> Result<(), Error> {
 }
 
 /// The next text or binary message; pings are answered on the way.
-fn next_message(ws: &mut WebSocket<TcpStream>) -> Result<OwnedMessage, Error> {
+fn next_message(ws: &mut WebSocket<MaybeTlsStream>) -> Result<OwnedMessage, Error> {
     loop {
         match ws.read()? {
             message if message.is_data() => return Ok(message),
@@ -344,7 +369,7 @@ fn next_message(ws: &mut WebSocket<TcpStream>) -> Result<OwnedMessage, Error> {
 
 /// `--file`: the file as one binary message through the message writer,
 /// while a second thread checks the echo against the file as it arrives.
-fn send_file(ws: WebSocket<TcpStream>, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
+fn send_file(ws: WebSocket<MaybeTlsStream>, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let mut file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let size = file.metadata()?.len();
     let started = Instant::now();
@@ -353,6 +378,9 @@ fn send_file(ws: WebSocket<TcpStream>, path: &Path) -> Result<(), Box<dyn std::e
     // streaming mode. Whatever the reading half would send (pongs, the
     // close reply) is the writing half's business, so it is dropped.
     let (stream, conn) = ws.into_parts();
+    let MaybeTlsStream::Plain(stream) = stream else {
+        return Err("--file needs a ws:// connection (checked with the options)".into());
+    };
     let echo_config = Config::default()
         .with_streaming(true)
         .without_message_size_limit()

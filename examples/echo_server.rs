@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run --example echo_server -- [ADDR] [--any-origin]
 //!     [--ping-interval S] [--ping-timeout S] [--open-timeout S] [--stream]
+//! cargo run --features rustls --example echo_server -- [ADDR] --tls-cert CERT.pem --tls-key KEY.pem
 //! ```
 //!
 //! `ADDR` defaults to `127.0.0.1:8080` (`127.0.0.1:0` picks a free port); the
@@ -24,22 +25,29 @@
 //! for a header flood) is answered, then closed with a lingering close so
 //! the client reads the answer rather than a reset.
 //!
+//! With `--tls-cert` and `--tls-key` (PEM files: the certificate chain, leaf
+//! first, and its private key; feature `rustls`) every connection is TLS:
+//! the page is served over https:// (and opens its WebSocket with wss://,
+//! from `location.protocol`), the startup line says `https://`, and a plain
+//! `http://`/`ws://` request is answered `400` saying the port speaks TLS.
+//! The TLS handshake is bounded by `--open-timeout` too.
+//!
 //! `--stream` echoes every message chunk by chunk as it arrives (streaming
 //! mode): each chunk goes back out as a frame before the next read, so a
 //! connection holds about one read (64 KiB) whatever the message size, and
 //! frames up to 1 TiB with no message size limit are accepted.
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::thread;
 
-use wsmachine::blocking::{self, Decision, Error, WebSocket};
+use wsmachine::blocking::{self, Decision, Error, Transport, WebSocket};
 use wsmachine::{Config, Event, OriginPolicy};
 
 mod common;
 
 const PAGE: &str = include_str!("echo_page.html");
 const USAGE: &str = "usage: echo_server [ADDR] [--any-origin] [--ping-interval S] [--ping-timeout S] \
-[--open-timeout S] [--stream]   (ADDR defaults to 127.0.0.1:8080; --help explains)";
+[--open-timeout S] [--stream] [--tls-cert CERT.pem --tls-key KEY.pem]   (ADDR defaults to 127.0.0.1:8080; --help explains)";
 
 /// `--stream`: streaming mode, memory bounded by the read size, so any message size.
 fn stream_config(config: Config) -> Config {
@@ -59,8 +67,12 @@ const COMPRESSION: &str = if cfg!(feature = "deflate") {
 };
 
 fn main() {
-    let (addr, config) = parse_args().unwrap_or_else(|message| {
+    let (addr, config, tls) = parse_args().unwrap_or_else(|message| {
         eprintln!("echo_server: {message}\n{USAGE}");
+        std::process::exit(2);
+    });
+    let tls = tls.config().unwrap_or_else(|message| {
+        eprintln!("echo_server: {message}");
         std::process::exit(2);
     });
     let listener = TcpListener::bind(addr).unwrap_or_else(|e| {
@@ -70,22 +82,24 @@ fn main() {
     let local = listener
         .local_addr()
         .expect("a bound listener has an address");
-    println!("listening on http://{local}{COMPRESSION}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("listening on {scheme}://{local}{COMPRESSION}");
     std::io::stdout().flush().ok();
     for stream in listener.incoming() {
         match stream {
             Ok(stream) => {
-                let config = config.clone();
-                thread::spawn(move || serve(stream, config));
+                let (config, tls) = (config.clone(), tls.clone());
+                thread::spawn(move || serve_tcp(stream, config, tls));
             }
             Err(e) => eprintln!("accept failed: {e}"),
         }
     }
 }
 
-fn parse_args() -> Result<(SocketAddr, Config), String> {
+fn parse_args() -> Result<(SocketAddr, Config, common::TlsFiles), String> {
     let mut addr = None;
     let mut config = Config::default();
+    let mut tls = common::TlsFiles::default();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -94,8 +108,14 @@ fn parse_args() -> Result<(SocketAddr, Config), String> {
             "--ping-interval" | "--ping-timeout" | "--open-timeout" => {
                 config = common::timer_flag(&config, &arg, || args.next())?.expect("a timer flag");
             }
+            "--tls-cert" => tls.cert = Some(args.next().ok_or("--tls-cert needs a file")?),
+            "--tls-key" => tls.key = Some(args.next().ok_or("--tls-key needs a file")?),
             "-h" | "--help" => {
-                println!("{USAGE}\n{}", common::SERVER_TIMER_HELP);
+                println!(
+                    "{USAGE}\n{}\n{}",
+                    common::SERVER_TIMER_HELP,
+                    common::TLS_HELP
+                );
                 std::process::exit(0);
             }
             flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
@@ -109,14 +129,27 @@ fn parse_args() -> Result<(SocketAddr, Config), String> {
     Ok((
         addr.unwrap_or_else(|| ([127, 0, 0, 1], 8080).into()),
         config,
+        tls,
     ))
 }
 
-fn serve(mut stream: TcpStream, config: Config) {
+/// Runs the TLS handshake when configured, then [`serve`].
+fn serve_tcp(stream: TcpStream, config: Config, tls: Option<common::TlsConfig>) {
     let peer = stream
         .peer_addr()
         .map_or_else(|_| "?".into(), |a| a.to_string());
     stream.set_nodelay(true).ok();
+    match tls {
+        None => serve(stream, &peer, config),
+        Some(tls) => match common::tls_accept(stream, tls, config.open_timeout()) {
+            Ok(stream) => serve(stream, &peer, config),
+            Err(e) => eprintln!("{peer}: TLS handshake failed: {e}"),
+        },
+    }
+}
+
+/// Serves one connection over `stream`, plain or TLS.
+fn serve<S: Read + Write + Transport>(mut stream: S, peer: &str, config: Config) {
     // A client that never finishes its request does not hold a thread forever.
     let limit = config.max_handshake_bytes();
     let head = match blocking::read_request_head_within(&mut stream, limit, config.open_timeout()) {
@@ -161,7 +194,7 @@ fn serve(mut stream: TcpStream, config: Config) {
 }
 
 /// Echoes until the close handshake completes; returns the peer's close code.
-fn echo(mut ws: WebSocket<TcpStream>) -> Result<Option<(u16, String)>, Error> {
+fn echo<S: Read + Write + Transport>(mut ws: WebSocket<S>) -> Result<Option<(u16, String)>, Error> {
     // Idle WebSockets stay open as long as they answer keepalive pings.
     let mut close = None;
     loop {

@@ -78,6 +78,9 @@
 //! - `deflate`: permessage-deflate (RFC 7692), negotiated by default once on
 //!   (see `Config::with_deflate`).
 //! - `simd-utf8`: UTF-8 validation by the `simdutf8` crate.
+//! - `rustls`: `wss://` in the `blocking` adapter and the [`tls`] module
+//!   (rustls with the `ring` provider, chosen explicitly; no OpenSSL). The
+//!   engine itself never sees TLS.
 //!
 //! # Handshake
 //!
@@ -173,6 +176,8 @@ pub mod handshake;
 mod mask_source;
 mod message;
 mod time;
+#[cfg(feature = "rustls")]
+pub mod tls;
 pub mod utf8;
 
 pub use config::Config;

@@ -47,3 +47,69 @@ pub fn timer_flag(
     };
     set.map(Some).map_err(|e| format!("{flag}: {e}"))
 }
+
+/// The help text for the servers' TLS flags.
+pub const TLS_HELP: &str = "\
+  --tls-cert FILE     serve https:// and wss:// with this PEM certificate chain, leaf first
+                      (with --tls-key; needs the rustls feature)
+  --tls-key FILE      the PEM private key of --tls-cert";
+
+/// `--tls-cert` and `--tls-key` as given on the command line.
+#[derive(Default)]
+pub struct TlsFiles {
+    pub cert: Option<String>,
+    pub key: Option<String>,
+}
+
+/// A server's TLS config (feature `rustls`).
+#[cfg(feature = "rustls")]
+pub type TlsConfig = std::sync::Arc<wsmachine::tls::rustls::ServerConfig>;
+/// Without the `rustls` feature there is none (the flags are refused).
+#[cfg(not(feature = "rustls"))]
+#[derive(Clone)]
+pub enum TlsConfig {}
+
+/// What a TLS connection runs over.
+#[cfg(feature = "rustls")]
+pub type TlsStream = wsmachine::blocking::TlsStream<std::net::TcpStream>;
+#[cfg(not(feature = "rustls"))]
+pub type TlsStream = std::net::TcpStream;
+
+impl TlsFiles {
+    /// `None` for plain HTTP, or the config built from both PEM files.
+    pub fn config(self) -> Result<Option<TlsConfig>, String> {
+        match (self.cert, self.key) {
+            (None, None) => Ok(None),
+            (Some(_), None) | (None, Some(_)) => Err("--tls-cert and --tls-key go together".into()),
+            #[cfg(feature = "rustls")]
+            (Some(cert), Some(key)) => {
+                wsmachine::tls::server_config_from_pem_files(cert.as_ref(), key.as_ref())
+                    .map(Some)
+                    .map_err(|e| format!("TLS: {e}"))
+            }
+            #[cfg(not(feature = "rustls"))]
+            (Some(_), Some(_)) => {
+                Err("--tls-cert needs the rustls feature: cargo run --features rustls ...".into())
+            }
+        }
+    }
+}
+
+/// The server side of the TLS handshake, within `timeout` (the open timeout).
+#[cfg(feature = "rustls")]
+pub fn tls_accept(
+    stream: std::net::TcpStream,
+    config: TlsConfig,
+    timeout: Option<Duration>,
+) -> Result<TlsStream, wsmachine::blocking::Error> {
+    wsmachine::blocking::tls_accept_within(stream, config, timeout)
+}
+
+#[cfg(not(feature = "rustls"))]
+pub fn tls_accept(
+    _: std::net::TcpStream,
+    config: TlsConfig,
+    _: Option<Duration>,
+) -> Result<TlsStream, wsmachine::blocking::Error> {
+    match config {}
+}

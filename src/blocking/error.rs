@@ -50,11 +50,17 @@ pub enum Error {
     /// [`WebSocket::connect_url`](super::WebSocket::connect_url) is not a
     /// valid `ws://` URL.
     Url(UrlError),
-    /// A `wss://` URL: this adapter opens no TLS itself. Open a TLS stream
-    /// (rustls, native-tls, ...) to the host and hand it to
+    /// A `wss://` URL, and the crate was built without the `rustls`
+    /// feature: enable it, or open a TLS stream yourself and hand it to
     /// [`WebSocket::connect_url`](super::WebSocket::connect_url), which
     /// takes any `Read + Write` stream.
     TlsRequired,
+    /// TLS failed (feature `rustls`): the [`TlsError`](crate::tls::TlsError)
+    /// says how (an untrusted, expired or wrong-name certificate, the
+    /// peer's alert, a peer that does not speak TLS...). The connection is
+    /// unusable.
+    #[cfg(feature = "rustls")]
+    Tls(crate::tls::TlsError),
 }
 
 impl Error {
@@ -90,9 +96,11 @@ impl fmt::Display for Error {
             }
             Self::Url(e) => write!(f, "bad WebSocket URL: {e}"),
             Self::TlsRequired => f.write_str(
-                "wss:// needs TLS, which this adapter does not open: connect a TLS stream \
-                 yourself and pass it to WebSocket::connect_url",
+                "wss:// needs TLS: build wsmachine with the `rustls` feature, or connect a \
+                 TLS stream yourself and pass it to WebSocket::connect_url",
             ),
+            #[cfg(feature = "rustls")]
+            Self::Tls(e) => write!(f, "TLS: {e}"),
         }
     }
 }
@@ -105,14 +113,38 @@ impl core::error::Error for Error {
             Self::Usage(e) => Some(e),
             Self::Timeout(t) => Some(t),
             Self::Url(e) => Some(e),
+            #[cfg(feature = "rustls")]
+            Self::Tls(e) => Some(e),
             _ => None,
         }
     }
 }
 
 impl From<io::Error> for Error {
+    /// [`Error::Io`], except for a TLS failure that the TLS stream had to
+    /// report through `std::io` (feature `rustls`): that is [`Error::Tls`].
     fn from(e: io::Error) -> Self {
+        #[cfg(feature = "rustls")]
+        if e.get_ref()
+            .is_some_and(|inner| inner.is::<crate::tls::TlsError>())
+        {
+            let kind = e.kind();
+            if let Some(inner) = e.into_inner() {
+                return match inner.downcast::<crate::tls::TlsError>() {
+                    Ok(tls) => Self::Tls(*tls),
+                    Err(other) => Self::Io(io::Error::new(kind, other)),
+                };
+            }
+            return Self::Io(kind.into());
+        }
         Self::Io(e)
+    }
+}
+
+#[cfg(feature = "rustls")]
+impl From<crate::tls::TlsError> for Error {
+    fn from(e: crate::tls::TlsError) -> Self {
+        Self::Tls(e)
     }
 }
 

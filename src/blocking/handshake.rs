@@ -7,10 +7,9 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::time::Duration;
 use std::io::{self, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
 
-use super::{Error, Transport, WebSocket, lingering_close};
-use crate::handshake::{HandshakeError, WsUrl};
+use super::{Connector, Error, MaybeTlsStream, Transport, WebSocket, lingering_close};
+use crate::handshake::HandshakeError;
 use crate::{
     Accept, ClientRequest, Config, Connection, Event, HandshakeRequest, OsRandom, ProtocolError,
 };
@@ -261,30 +260,34 @@ impl<S: Read + Write + Transport> WebSocket<S> {
     }
 }
 
-/// Connects a `TcpStream` to a `ws://` URL and runs the client handshake.
+/// Connects to a `ws://` or (feature `rustls`) `wss://` URL and runs the
+/// client handshake with the default [`Config`] (for `wss://`: Mozilla's
+/// roots, SNI and hostname verification).
 ///
 /// # Errors
 ///
-/// [`Error::TlsRequired`] for `wss://` (open the TLS stream yourself and
-/// use [`WebSocket::connect_url`]), [`Error::Url`], or as
-/// [`WebSocket::connect`].
-pub fn connect(url: &str) -> Result<WebSocket<TcpStream>, Error> {
+/// [`Error::Url`], [`Error::Io`], [`Error::Timeout`] when the open timeout
+/// passes, for `wss://` [`Error::Tls`] (or [`Error::TlsRequired`] without
+/// the `rustls` feature), or as [`WebSocket::connect`].
+pub fn connect(url: &str) -> Result<WebSocket<MaybeTlsStream>, Error> {
     connect_with_config(url, Config::default())
 }
 
 /// [`connect`] with a [`Config`] (timers, limits, compression). The TCP
-/// connect and the handshake are each bounded by the config's open timeout.
+/// connect, the TLS handshake (`wss://`) and the opening handshake are each
+/// bounded by the config's open timeout.
 ///
 /// # Errors
 ///
-/// As [`connect`]; [`Error::Timeout`] when the open timeout passes.
-pub fn connect_with_config(url: &str, config: Config) -> Result<WebSocket<TcpStream>, Error> {
+/// As [`connect`].
+pub fn connect_with_config(url: &str, config: Config) -> Result<WebSocket<MaybeTlsStream>, Error> {
     connect_request(url, &ClientRequest::from_url(url)?, config)
 }
 
 /// [`connect_with_config`] with a request of your own for the handshake
 /// (subprotocols, `Origin`, headers: see [`ClientRequest`]), sent to the
-/// host and port of `url`.
+/// host and port of `url`. For your own rustls client config (a private CA,
+/// client certificates), use a [`Connector`].
 ///
 /// # Errors
 ///
@@ -293,38 +296,10 @@ pub fn connect_request(
     url: &str,
     request: &ClientRequest,
     config: Config,
-) -> Result<WebSocket<TcpStream>, Error> {
-    let parsed = WsUrl::parse(url)?;
-    if parsed.secure {
-        return Err(Error::TlsRequired);
-    }
-    let stream = connect_tcp(&parsed.host, parsed.port, config.open_timeout())?;
-    stream.set_nodelay(true)?;
-    WebSocket::connect_with(stream, request, config)
-}
-
-/// Tries each address of `host` in turn, each bounded by `timeout`.
-fn connect_tcp(host: &str, port: u16, timeout: Option<Duration>) -> Result<TcpStream, Error> {
-    let mut last = None;
-    for addr in (host, port).to_socket_addrs()? {
-        let attempt = match timeout {
-            Some(timeout) => TcpStream::connect_timeout(&addr, timeout),
-            None => TcpStream::connect(addr),
-        };
-        match attempt {
-            Ok(stream) => return Ok(stream),
-            Err(e) if e.kind() == io::ErrorKind::TimedOut => {
-                last = Some(Error::Timeout(crate::Timeout::Opening));
-            }
-            Err(e) => last = Some(Error::Io(e)),
-        }
-    }
-    Err(last.unwrap_or_else(|| {
-        Error::Io(io::Error::new(
-            io::ErrorKind::NotFound,
-            "the host name resolved to no address",
-        ))
-    }))
+) -> Result<WebSocket<MaybeTlsStream>, Error> {
+    Connector::new()
+        .config(config)
+        .connect_request(url, request)
 }
 
 /// The head of an HTTP request read by [`read_request_head`], for a server

@@ -28,6 +28,12 @@
 //! # Ok::<(), wsmachine::blocking::Error>(())
 //! ```
 //!
+//! `wss://` works the same with the `rustls` feature; [`Connector`] takes a
+//! [`Config`](crate::Config), a timeout and (with `rustls`) your own rustls
+//! client config. A server runs [`tls_accept`] on the accepted `TcpStream`
+//! and then the WebSocket handshake over the [`TlsStream`] it returns (see
+//! [`crate::tls`] for configs from PEM files).
+//!
 //! A server accepts with [`WebSocket::accept`] (every request) or
 //! [`WebSocket::accept_with`] (a callback sees the request and returns a
 //! [`Decision`]). When the request was already read by an HTTP router,
@@ -55,9 +61,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod connector;
 mod error;
 mod handshake;
 mod stream;
+#[cfg(feature = "rustls")]
+mod tls;
 mod transport;
 
 use alloc::borrow::ToOwned;
@@ -69,12 +78,15 @@ use std::time::Instant;
 
 use crate::{CloseCode, Connection, Event, Message, MessageKind, Role, Sender, State, Timestamp};
 
+pub use connector::{Connector, MaybeTlsStream};
 pub use error::Error;
 pub use handshake::{
     Decision, RequestHead, connect, connect_request, connect_with_config, read_request_head,
     read_request_head_within, respond,
 };
 pub use stream::{MessageReader, MessageWriter};
+#[cfg(feature = "rustls")]
+pub use tls::{TlsStream, tls_accept, tls_accept_within, tls_connect};
 use transport::Applied;
 pub use transport::{LINGER_BYTES, LINGER_TIME, LINGER_TIMEOUT, Transport, lingering_close};
 
@@ -347,7 +359,7 @@ impl<S: Read + Write + Transport> WebSocket<S> {
                 // The engine's deadline (handled on the next turn) or the
                 // caller's (reported by the check above on the next turn).
             }
-            Err(e) => return Err(Error::Io(e)),
+            Err(e) => return Err(e.into()),
         }
         Ok(false)
     }
@@ -477,14 +489,14 @@ impl<S: Read + Write + Transport> WebSocket<S> {
                     wrote = true;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::Io(e)),
+                Err(e) => return Err(e.into()),
             }
         }
         if wrote {
             loop {
                 match self.stream.flush() {
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    result => return result.map_err(Error::Io),
+                    result => return result.map_err(Error::from),
                 }
             }
         }

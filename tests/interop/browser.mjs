@@ -2,7 +2,15 @@
 // wsmachine examples. A browser sends `Origin` and offers permessage-deflate.
 //
 //   node browser.mjs --echo http://127.0.0.1:PORT/ [--echo URL ...] [--chat URL] [--out DIR]
-//                    [--expect-extension permessage-deflate]
+//                    [--expect-extension permessage-deflate] [--untrusted https://URL ...]
+//
+// https:// URLs work the same (the pages open wss:// on their own origin);
+// Chromium must trust their CA: tests/interop/run.sh puts its test CA into
+// an NSS database under a temporary HOME (Chromium on Linux reads
+// $HOME/.pki/nssdb), no certificate errors are ignored.
+// --untrusted: an https:// page whose certificate comes from a CA Chromium
+//   does not trust: loading it must fail with a certificate error (proof
+//   that the trust above is real and nothing is being ignored).
 //
 // --echo: loads the page, then through `new WebSocket` on the page's origin
 //   (path /echo) checks echoes of text, non-ASCII text, compressible JSON-like
@@ -18,13 +26,14 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 
-const args = { echo: [], chat: null, out: "out", extension: null };
+const args = { echo: [], chat: null, out: "out", extension: null, untrusted: [] };
 for (let i = 2; i < process.argv.length; i += 2) {
   const [flag, value] = [process.argv[i], process.argv[i + 1]];
   if (flag === "--echo") args.echo.push(value);
   else if (flag === "--chat") args.chat = value;
   else if (flag === "--out") args.out = value;
   else if (flag === "--expect-extension") args.extension = value;
+  else if (flag === "--untrusted") args.untrusted.push(value);
   else throw new Error(`unknown argument ${flag}`);
 }
 
@@ -47,7 +56,8 @@ function checkExtension(extensions, where) {
 
 // Runs inside the page: echoes through a WebSocket to the page's own origin.
 async function echoInPage() {
-  const ws = new WebSocket(`ws://${location.host}/echo`);
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const ws = new WebSocket(`${scheme}://${location.host}/echo`);
   ws.binaryType = "arraybuffer";
   const inbox = [];
   let waiter = null;
@@ -58,7 +68,7 @@ async function echoInPage() {
     while (inbox.length === 0) await new Promise((resolve) => { waiter = resolve; });
     return inbox.shift();
   };
-  const results = { extensions: ws.extensions, checks: [] };
+  const results = { extensions: ws.extensions, url: ws.url, checks: [] };
   const same = (a, b) => a.byteLength === b.byteLength && new Uint8Array(a).every((x, i) => x === b[i]);
   const big = new Uint8Array(1 << 20).map((_, i) => (i * 31 + 7) & 0xff);
   const records = Array.from({ length: 400 }, (_, i) => ({ id: i, user: `user-${i % 37}`, text: `message ${i} — ok`, tags: ["a", "b"] }));
@@ -87,7 +97,8 @@ async function echoInPage() {
 // Runs inside a chat page: joins /ws and collects every message.
 function joinChat() {
   window.__chat = [];
-  const ws = new WebSocket(`ws://${location.host}/ws`);
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const ws = new WebSocket(`${scheme}://${location.host}/ws`);
   window.__chatWs = ws;
   ws.onmessage = (e) => window.__chat.push(e.data);
   return new Promise((resolve, reject) => {
@@ -122,7 +133,9 @@ try {
     for (const [name, ok] of results.checks) check(ok, `echo of ${name} from ${url}`);
     checkExtension(results.extensions, url);
     check(results.close.code === 1000 && results.close.wasClean, `clean close 1000 from ${url}, got ${JSON.stringify(results.close)}`);
-    console.log(`[chromium echo ${url}] ok: ${results.checks.map(([n]) => n).join(", ")}; ` +
+    const wantScheme = url.startsWith("https:") ? "wss:" : "ws:";
+    check(results.url.startsWith(wantScheme), `the page at ${url} opened ${results.url}`);
+    console.log(`[chromium echo ${url}] ok over ${results.url}: ${results.checks.map(([n]) => n).join(", ")}; ` +
       `extensions=${JSON.stringify(results.extensions)}; close ${results.close.code} clean`);
     // The page's own UI, if it has a text input: connect (if it has an Open
     // or Connect button), type a message, send it, and wait (bounded) for it
@@ -145,6 +158,13 @@ try {
     const shot = `${args.out}/echo-page-${index}.png`;
     await page.screenshot({ path: shot });
     console.log(`  screenshot: ${shot}`);
+    await page.close();
+  }
+  for (const url of args.untrusted) {
+    const page = await browser.newPage();
+    const error = await page.goto(url).then(() => null, (e) => e.message);
+    check(error !== null && /ERR_CERT_/.test(error), `${url} loaded despite its untrusted certificate (${error})`);
+    console.log(`[chromium untrusted ${url}] ok: refused with ${error.split("\n")[0]}`);
     await page.close();
   }
   if (args.chat) {

@@ -39,6 +39,19 @@
 #     permessage-deflate; text, non-ASCII, JSON-like, binary, 1 MiB echoes;
 #     close 1000) and two chat_server pages (short and long messages, each sees
 #     the other's). Tap: RSV1 both ways (text and binary for echo, text for chat).
+#   - TLS (the examples are built with `--features deflate,rustls`): a
+#     throwaway CA and server certificate from examples/tls_test_certs;
+#     echo_server and chat_server with --tls-cert/--tls-key. Python
+#     `websockets` over wss:// trusting only that CA (ws_client.py --ca: the
+#     whole exchange above with and without compression and every offer
+#     variant, https:// page checks, plain ws:// and http:// to the TLS port
+#     answered 400, a client without the CA refused with "certificate verify
+#     failed"); headless Chromium loading the https:// echo and chat pages,
+#     which open wss:// themselves (the CA is trusted through an NSS database
+#     under a temporary HOME, made with certutil: nothing is ignored), and
+#     refusing a server whose certificate comes from another CA
+#     (ERR_CERT_AUTHORITY_INVALID); echo_client --ca over wss://. No wire tap
+#     there: the frames are encrypted.
 #   - Go: gorilla/websocket and golang.org/x/net/websocket clients against
 #     echo_server, event_loop and chat_server, echo_client against their
 #     servers, compression both ways with gorilla: see tests/interop/go.sh.
@@ -76,14 +89,14 @@ SERVER_TIMEOUT=${SERVER_TIMEOUT:-600} # upper bound on any server's or tap's lif
 
 step "install (idempotent)"
 installs=(install-interop-python install-interop-go)
-[ "$part" = all ] && installs+=(install-interop-node install-chromium install-nginx)
+[ "$part" = all ] && installs+=(install-interop-node install-chromium install-nginx install-nss-tools)
 for script in "${installs[@]}"; do
     timeout 900 "$root/scripts/$script.sh"
 done
 py=$here/.venv/bin/python
 nginx=$(command -v nginx || echo /usr/sbin/nginx)
 
-step "build the examples (release, --features deflate)"
+step "build the examples (release, --features deflate,rustls)"
 examples=(event_loop echo_client)
 for name in echo_server chat_server; do
     if [ -f "examples/$name.rs" ]; then
@@ -92,11 +105,12 @@ for name in echo_server chat_server; do
         echo "NOTE: examples/$name.rs is not on this branch yet: its checks are skipped"
     fi
 done
-timeout 900 cargo build --release --quiet --features deflate $(printf -- '--example %s ' "${examples[@]}")
+timeout 900 cargo build --release --quiet --features deflate,rustls --example tls_test_certs \
+    $(printf -- '--example %s ' "${examples[@]}")
 
 # launch NAME CMD...: runs CMD under `timeout` in the background, stdout and
 # stderr to $tmp/NAME.{out,err}, and waits (bounded) until its first stdout
-# line is `listening on http://127.0.0.1:PORT[ ...]`. Sets PORT, PID (the
+# line is `listening on http[s]://127.0.0.1:PORT[ ...]`. Sets PORT, PID (the
 # `timeout` process: killing it kills CMD) and FIRST (the whole line). CMD
 # writes its own pid to $tmp/NAME.pid (exec keeps it) for memory readings.
 launch() {
@@ -110,7 +124,7 @@ launch() {
     local deadline=$((SECONDS + 30))
     while [ "$SECONDS" -lt "$deadline" ]; do
         FIRST=$(head -n 1 "$tmp/$name.out" 2>/dev/null || true)
-        if [[ $FIRST =~ ^listening\ on\ http://127\.0\.0\.1:([0-9]+)( .*)?$ ]]; then
+        if [[ $FIRST =~ ^listening\ on\ https?://127\.0\.0\.1:([0-9]+)( .*)?$ ]]; then
             PORT=${BASH_REMATCH[1]}
             return
         fi
@@ -122,14 +136,19 @@ launch() {
 
 # start NAME ARGS...: the example NAME on 127.0.0.1:0; it must say
 # permessage-deflate is on. Sets PORT, PID and SERVER_PID (the server itself).
+# start_as LABEL NAME ARGS...: the same, logging to $tmp/LABEL.* (a second
+# instance of an example).
 start() {
-    local name=$1
-    shift
-    launch "$name" "target/release/examples/$name" 127.0.0.1:0 "$@"
+    start_as "$1" "$@"
+}
+start_as() {
+    local label=$1 name=$2
+    shift 2
+    launch "$label" "target/release/examples/$name" 127.0.0.1:0 "$@"
     [[ $FIRST == *" (permessage-deflate on)" ]] \
         || fail "$name was built with --features deflate but says: $FIRST"
-    SERVER_PID=$(cat "$tmp/$name.pid")
-    echo "$name: listening on port $PORT (pid $SERVER_PID), permessage-deflate on"
+    SERVER_PID=$(cat "$tmp/$label.pid")
+    echo "$label: listening on port $PORT (pid $SERVER_PID), permessage-deflate on"
 }
 
 # tap_start LABEL UPSTREAM_PORT: a wire tap in front of 127.0.0.1:UPSTREAM_PORT.
@@ -168,7 +187,7 @@ closes_logged() {
         echo "node: $(node --version)"
         echo "nginx: $("$nginx" -v 2>&1 | sed 's/^nginx version: //')"
     fi
-    echo "examples: cargo build --release --features deflate ($(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
+    echo "examples: cargo build --release --features deflate,rustls ($(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
 } | tee "$out/versions.txt"
 
 step "wire tap self-test (frame parser vs reads cut anywhere)"
@@ -270,6 +289,41 @@ for label in "${browser_taps[@]}"; do
 done
 if [[ " ${examples[*]} " == *" chat_server "* ]]; then
     tap_check chromium-chat --need text
+fi
+
+if [[ " ${examples[*]} " == *" echo_server "* ]]; then
+    step "TLS: Python websockets and headless Chromium over wss:// (--tls-cert/--tls-key)"
+    tls=$tmp/tls
+    timeout 60 target/release/examples/tls_test_certs "$tls"
+    timeout 60 target/release/examples/tls_test_certs "$tmp/tls-other-ca"
+    tls_args=(--tls-cert "$tls/cert.pem" --tls-key "$tls/key.pem")
+    start_as echo_server-tls echo_server "${tls_args[@]}"
+    [[ $FIRST == "listening on https://"* ]] || fail "echo_server with --tls-cert says: $FIRST"
+    tls_echo_port=$PORT
+    timeout 120 "$py" "$here/ws_client.py" "wss://127.0.0.1:$tls_echo_port/echo" --ca "$tls/ca.pem" \
+        --label echo_server-tls --expect-deflate --variants
+    closes_logged echo_server-tls
+    grep -q "spoke plain HTTP" "$tmp/echo_server-tls.err" \
+        || { cat "$tmp/echo_server-tls.err" >&2; fail "echo_server did not log the plain client on its TLS port"; }
+    start_as echo_server-other-ca echo_server --tls-cert "$tmp/tls-other-ca/cert.pem" --tls-key "$tmp/tls-other-ca/key.pem"
+    browser_tls=(--echo "https://127.0.0.1:$tls_echo_port/" --untrusted "https://127.0.0.1:$PORT/")
+    if [[ " ${examples[*]} " == *" chat_server "* ]]; then
+        start_as chat_server-tls chat_server "${tls_args[@]}"
+        browser_tls+=(--chat "https://127.0.0.1:$PORT/")
+    fi
+    # Chromium on Linux trusts the CAs of $HOME/.pki/nssdb: a fresh one
+    # under a temporary HOME holds the test CA, so the user's is untouched.
+    chromium_home=$tmp/chromium-home
+    mkdir -p "$chromium_home/.pki/nssdb"
+    certutil -d "sql:$chromium_home/.pki/nssdb" -N --empty-password
+    certutil -d "sql:$chromium_home/.pki/nssdb" -A -t "C,," -n wsmachine-test-ca -i "$tls/ca.pem"
+    (cd "$here" && HOME=$chromium_home timeout 120 node browser.mjs --out "$out/tls" \
+        --expect-extension permessage-deflate "${browser_tls[@]}")
+    reply=$(printf 'hello over wss\n' | timeout 30 target/release/examples/echo_client \
+        --ca "$tls/ca.pem" "wss://127.0.0.1:$tls_echo_port/echo")
+    [ "$reply" = "hello over wss" ] || fail "echo_client --ca over wss:// got: $reply"
+    echo "echo_client --ca $tls/ca.pem wss://127.0.0.1:$tls_echo_port/echo: ok"
+    closes_logged echo_server-tls
 fi
 
 . "$here/go.sh"

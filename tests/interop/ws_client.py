@@ -1,7 +1,7 @@
 """Python `websockets` as a real client of a wsmachine echo server.
 
     python ws_client.py ws://HOST:PORT/echo [--label NAME] [--compression both|deflate|none]
-                        [--expect-deflate] [--variants] [--no-http-checks]
+                        [--expect-deflate] [--variants] [--no-http-checks] [--ca CA.pem]
 
 Runs the same exchange once per compression setting: `none` offers nothing
 (the uncompressed path), `deflate` offers permessage-deflate (websockets'
@@ -16,20 +16,31 @@ offers permessage-deflate with window bits and no_context_takeover parameters
 (one connection each) and checks what was accepted and the echoes. Prints one line per
 check and exits non-zero on the first failure. Run it through wire_tap.py to
 see RSV1 on the wire.
+
+With a wss:// URL, --ca CA.pem is the only CA trusted (Python's ssl module,
+hostname checked), every connection runs over TLS, the HTTP checks use
+https://, and three more checks run: a plain ws:// handshake to the same port
+is refused with 400, and a plain http:// GET gets a 400 that says to use
+https:// or wss://, and a TLS client that trusts only the system's CAs is
+refused (certificate verify failed).
 """
 
 import argparse
 import asyncio
 import os
+import ssl
 import sys
 
 import urllib.error
 import urllib.request
 
 import websockets
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import InvalidStatus
 from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory, PerMessageDeflate
+
+# The TLS context for wss:// URLs (set from --ca), None for ws://.
+TLS = None
 
 SIZES = [0, 1, 125, 126, 65535, 65536, 1 << 20]
 COMPRESSIBLE_SIZES = [1 << 10, 64 << 10, 1 << 20]
@@ -38,6 +49,13 @@ NON_ASCII = "héllo wörld — €uro 𝄞 🦀 中文 ✓"
 
 class Failure(Exception):
     pass
+
+
+def connect(url, **kwargs):
+    """websockets' connect, over TLS with the --ca context for wss://."""
+    if TLS is not None and url.startswith("wss://"):
+        kwargs.setdefault("ssl", TLS)
+    return ws_connect(url, **kwargs)
 
 
 def check(ok, what):
@@ -175,20 +193,27 @@ async def variants(url, label):
 
 
 def http_status(url):
+    status, kind, _ = http_get(url)
+    return status, kind
+
+
+def http_get(url):
+    context = TLS if url.startswith("https://") else None
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, response.headers.get("Content-Type", "")
+        with urllib.request.urlopen(url, timeout=10, context=context) as response:
+            return response.status, response.headers.get("Content-Type", ""), response.read()
     except urllib.error.HTTPError as e:
-        return e.code, e.headers.get("Content-Type", "")
+        return e.code, e.headers.get("Content-Type", ""), e.read()
 
 
 async def http_checks(url, label):
     """Plain HTTP beside the WebSocket: the page, a refused plain GET, a
     refused foreign Origin (the default policy compares Origin with Host)."""
     host, path = url.split("/", 3)[2:]
-    status, kind = http_status(f"http://{host}/")
+    http = "https" if url.startswith("wss://") else "http"
+    status, kind = http_status(f"{http}://{host}/")
     check(status == 200 and kind.startswith("text/html"), f"GET / gave {status} {kind!r}")
-    status, _ = http_status(f"http://{host}/{path}")
+    status, _ = http_status(f"{http}://{host}/{path}")
     check(400 <= status < 500, f"plain GET of the WebSocket path gave {status}, not 4xx")
     try:
         async with connect(url, origin="http://elsewhere.example", open_timeout=10):
@@ -197,6 +222,26 @@ async def http_checks(url, label):
         check(e.response.status_code == 403, f"foreign Origin got {e.response.status_code}")
     print(f"[{label}] ok: GET / is an HTML page, plain GET /{path} is "
           f"refused with {status}, a foreign Origin with 403")
+
+
+async def tls_checks(url, label):
+    """A TLS port refuses plain clients with a 400 that says why, and a
+    client that does not trust the test CA refuses the server."""
+    host = url.split("/", 3)[2]
+    try:
+        async with ws_connect(f"ws://{host}/echo", open_timeout=10):
+            raise Failure("a plain ws:// handshake succeeded on the TLS port")
+    except InvalidStatus as e:
+        check(e.response.status_code == 400, f"plain ws:// got {e.response.status_code}")
+    status, _, body = http_get(f"http://{host}/")
+    check(status == 400 and b"wss://" in body, f"plain http:// got {status} {body!r}")
+    try:
+        async with ws_connect(url, ssl=ssl.create_default_context(), open_timeout=10):
+            raise Failure("a client without the test CA accepted the server")
+    except ssl.SSLCertVerificationError as e:
+        check("certificate verify failed" in str(e), f"unexpected TLS error {e}")
+    print(f"[{label}] ok: plain ws:// and http:// to the TLS port get 400 ({body.decode().strip()!r}); "
+          f"without the test CA: certificate verify failed")
 
 
 async def main():
@@ -209,8 +254,13 @@ async def main():
     parser.add_argument("--no-http-checks", action="store_true")
     parser.add_argument("--variants", action="store_true",
                         help="also offer permessage-deflate with each set of parameters in VARIANTS")
+    parser.add_argument("--ca", help="for wss://: trust only this CA (PEM)")
     args = parser.parse_args()
     print(f"python websockets {websockets.__version__} on Python {sys.version.split()[0]}")
+    if args.url.startswith("wss://"):
+        global TLS
+        TLS = ssl.create_default_context(cafile=args.ca)
+        await tls_checks(args.url, args.label)
     if not args.no_http_checks:
         await http_checks(args.url, args.label)
     settings = {"both": [None, "deflate"], "deflate": ["deflate"], "none": [None]}[args.compression]
