@@ -65,7 +65,11 @@ fn assert_silent_peer_is_reaped(addr: &str, path: &str) {
     );
     let frames = parse_frames(&seen[head_end..]);
     let opcodes: Vec<u8> = frames.iter().map(|(b0, _)| b0 & 0x0f).collect();
-    assert_eq!(opcodes, [0x9, 0x8], "a ping, then the close");
+    assert_eq!(
+        opcodes,
+        [0x9, 0x8],
+        "a ping, then the close, after {took:?}: {frames:?}"
+    );
     assert_eq!(common::close_code_of(&frames[1]), Some(1011));
     assert!(took < Duration::from_secs(5), "reaped after {took:?}");
 }
