@@ -88,15 +88,21 @@
 //!
 //! [RFC 7692]: https://www.rfc-editor.org/rfc/rfc7692
 
+mod block;
 mod compress;
 mod config;
 mod decompress;
 mod error;
+mod huffman;
+mod lz77;
 mod negotiate;
 mod params;
+mod shared;
 
 pub use compress::Compressor;
-pub use config::{DeflateConfig, InvalidConfig, MAX_WINDOW_BITS, MIN_WINDOW_BITS};
+pub use config::{
+    CompressorMemory, DeflateConfig, InvalidConfig, MAX_WINDOW_BITS, MIN_WINDOW_BITS,
+};
 pub use decompress::Decompressor;
 pub use error::{DeflateError, NegotiationError};
 pub use negotiate::{EXTENSION_NAME, client_accept, client_offer, negotiate};
