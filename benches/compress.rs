@@ -12,7 +12,7 @@
 mod common;
 
 use common::{Rng, compare, quick, runs};
-use wsmachine::deflate::DeflateConfig;
+use wsmachine::deflate::{CompressorMemory, DeflateConfig};
 use wsmachine::{Accept, ClientRequest, Config, Connection, Event};
 
 /// A deterministic key source, so every run produces the same bytes.
@@ -62,14 +62,28 @@ fn json(rng: &mut Rng, size: usize) -> String {
 }
 
 fn config(level: u8) -> Config {
-    Config::default().with_deflate(DeflateConfig::default().with_level(level).expect("valid"))
+    config_with(level, CompressorMemory::Default)
+}
+
+fn config_with(level: u8, memory: CompressorMemory) -> Config {
+    Config::default().with_deflate(
+        DeflateConfig::default()
+            .with_level(level)
+            .expect("valid")
+            .with_memory(memory),
+    )
 }
 
 /// The client's handshake request and the wire bytes of `messages`, as the
 /// client compressed and framed them.
 fn client_wire(level: u8, messages: &[String], wire: &mut Vec<u8>) -> Vec<u8> {
+    client_wire_with(config(level), messages, wire)
+}
+
+fn client_wire_with(client_config: Config, messages: &[String], wire: &mut Vec<u8>) -> Vec<u8> {
+    let level = client_config.deflate().level();
     let request = ClientRequest::new("127.0.0.1:1", "/");
-    let mut client = Connection::client(&request, config(level), masks()).expect("valid");
+    let mut client = Connection::client(&request, client_config, masks()).expect("valid");
     let head = client.pending_output().to_vec();
     client.advance_output(head.len());
     let mut server = Connection::server(config(level));
@@ -139,6 +153,43 @@ fn main() {
                     wire.len() as f64 / bytes as f64,
                     mbs(times[0]),
                     mbs(times[1]),
+                );
+            }
+        }
+    }
+    presets(total);
+}
+
+/// Wire / payload per memory preset (window 1 KiB to 32 KiB), same corpus.
+fn presets(total: usize) {
+    println!("\n# ratio (wire / payload) per compressor memory preset\n");
+    let names: Vec<String> = CompressorMemory::ALL
+        .iter()
+        .map(|m| format!("{m:?} ({} KiB)", (1usize << m.window_bits()) >> 10))
+        .collect();
+    println!("| payload | message | level | {} |", names.join(" | "));
+    println!("|---|---|---|{}", "---|".repeat(names.len()));
+    let mut rng = Rng::new(7);
+    for (name, make) in [
+        ("JSON-like", json as fn(&mut Rng, usize) -> String),
+        ("prose", prose),
+    ] {
+        for size in [1024usize, 16 * 1024] {
+            let messages: Vec<String> = (0..total / size).map(|_| make(&mut rng, size)).collect();
+            let bytes: usize = messages.iter().map(String::len).sum();
+            for level in [1u8, 6] {
+                let cells: Vec<String> = CompressorMemory::ALL
+                    .iter()
+                    .map(|&m| {
+                        let mut wire = Vec::new();
+                        client_wire_with(config_with(level, m), &messages, &mut wire);
+                        format!("{:.3}", wire.len() as f64 / bytes as f64)
+                    })
+                    .collect();
+                println!(
+                    "| {name} | {} KiB | {level} | {} |",
+                    size >> 10,
+                    cells.join(" | ")
                 );
             }
         }

@@ -231,10 +231,23 @@ impl Connection {
     }
 
     /// Heap bytes held by the connection's buffers (input, reassembly and
-    /// output capacity). Bounded by the limits in [`Config`] plus the size of
-    /// the largest single input and unwritten output.
+    /// output capacity) and, with permessage-deflate, by its compressor and
+    /// decompressor state. The buffers are bounded by the limits in
+    /// [`Config`] plus the size of the largest single input and unwritten
+    /// output; the codec state by the negotiated window and the
+    /// [`CompressorMemory`](crate::deflate::CompressorMemory) preset (0 for a
+    /// direction not yet used, or borrowing a per-thread state between
+    /// messages).
     pub fn memory_usage(&self) -> usize {
-        self.reader.memory_usage() + self.sender.memory_usage()
+        #[cfg(feature = "deflate")]
+        let inflater = self
+            .reader
+            .inflater
+            .as_ref()
+            .map_or(0, |d| d.memory_usage());
+        #[cfg(not(feature = "deflate"))]
+        let inflater = 0;
+        self.reader.memory_usage() + self.sender.memory_usage() + inflater
     }
 
     /// Whether the connection is closed (see [`State::Closed`]).

@@ -465,7 +465,9 @@ impl Sender {
 
     pub(super) fn memory_usage(&self) -> usize {
         #[cfg(feature = "deflate")]
-        return self.out.capacity() + self.scratch.capacity();
+        return self.out.capacity()
+            + self.scratch.capacity()
+            + self.deflater.as_ref().map_or(0, |d| d.memory_usage());
         #[cfg(not(feature = "deflate"))]
         self.out.capacity()
     }

@@ -57,17 +57,69 @@ const MATCH: u32 = 1 << 31;
 
 /// Length codes 257..=285: (first length, extra bits) per code.
 const LEN_BASE: [(u16, u8); 29] = [
-    (3, 0), (4, 0), (5, 0), (6, 0), (7, 0), (8, 0), (9, 0), (10, 0), (11, 1), (13, 1),
-    (15, 1), (17, 1), (19, 2), (23, 2), (27, 2), (31, 2), (35, 3), (43, 3), (51, 3), (59, 3),
-    (67, 4), (83, 4), (99, 4), (115, 4), (131, 5), (163, 5), (195, 5), (227, 5), (258, 0),
+    (3, 0),
+    (4, 0),
+    (5, 0),
+    (6, 0),
+    (7, 0),
+    (8, 0),
+    (9, 0),
+    (10, 0),
+    (11, 1),
+    (13, 1),
+    (15, 1),
+    (17, 1),
+    (19, 2),
+    (23, 2),
+    (27, 2),
+    (31, 2),
+    (35, 3),
+    (43, 3),
+    (51, 3),
+    (59, 3),
+    (67, 4),
+    (83, 4),
+    (99, 4),
+    (115, 4),
+    (131, 5),
+    (163, 5),
+    (195, 5),
+    (227, 5),
+    (258, 0),
 ];
 
 /// Distance codes 0..=29: (first distance, extra bits) per code.
 const DIST_BASE: [(u16, u8); 30] = [
-    (1, 0), (2, 0), (3, 0), (4, 0), (5, 1), (7, 1), (9, 2), (13, 2), (17, 3), (25, 3),
-    (33, 4), (49, 4), (65, 5), (97, 5), (129, 6), (193, 6), (257, 7), (385, 7), (513, 8),
-    (769, 8), (1025, 9), (1537, 9), (2049, 10), (3073, 10), (4097, 11), (6145, 11),
-    (8193, 12), (12289, 12), (16385, 13), (24577, 13),
+    (1, 0),
+    (2, 0),
+    (3, 0),
+    (4, 0),
+    (5, 1),
+    (7, 1),
+    (9, 2),
+    (13, 2),
+    (17, 3),
+    (25, 3),
+    (33, 4),
+    (49, 4),
+    (65, 5),
+    (97, 5),
+    (129, 6),
+    (193, 6),
+    (257, 7),
+    (385, 7),
+    (513, 8),
+    (769, 8),
+    (1025, 9),
+    (1537, 9),
+    (2049, 10),
+    (3073, 10),
+    (4097, 11),
+    (6145, 11),
+    (8193, 12),
+    (12289, 12),
+    (16385, 13),
+    (24577, 13),
 ];
 
 fn len_code(len: u32) -> usize {
@@ -83,7 +135,9 @@ fn dist_code(dist: u32) -> usize {
 }
 
 /// The order code length code lengths are sent in (RFC 1951 §3.2.7).
-const CL_ORDER: [usize; 19] = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
+const CL_ORDER: [usize; 19] = [
+    16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15,
+];
 
 /// The fixed code's lengths (RFC 1951 §3.2.6).
 fn fixed_lit_len(sym: usize) -> u8 {
@@ -118,7 +172,11 @@ pub(super) fn write_block(symbols: &[Symbol], raw: &[u8], bits: &mut Bits, out: 
     let mut dist_len = [0u8; 30];
     code_lengths(&lit_freq, 15, &mut lit_len);
     code_lengths(&dist_freq, 15, &mut dist_len);
-    let hlit = 257 + lit_len[257..].iter().rposition(|&l| l != 0).map_or(0, |p| p + 1);
+    let hlit = 257
+        + lit_len[257..]
+            .iter()
+            .rposition(|&l| l != 0)
+            .map_or(0, |p| p + 1);
     let hdist = 1 + dist_len.iter().rposition(|&l| l != 0).unwrap_or(0);
 
     // The code length sequence, run-length coded (RFC 1951 §3.2.7).
@@ -139,8 +197,12 @@ pub(super) fn write_block(symbols: &[Symbol], raw: &[u8], bits: &mut Bits, out: 
         .map_or(0, |p| p + 1);
 
     let cost = |lit: &dyn Fn(usize) -> u8, dist: &dyn Fn(usize) -> u8| -> u64 {
-        let l: u64 = (0..286).map(|i| u64::from(lit_freq[i]) * u64::from(lit(i))).sum();
-        let d: u64 = (0..30).map(|i| u64::from(dist_freq[i]) * u64::from(dist(i))).sum();
+        let l: u64 = (0..286)
+            .map(|i| u64::from(lit_freq[i]) * u64::from(lit(i)))
+            .sum();
+        let d: u64 = (0..30)
+            .map(|i| u64::from(dist_freq[i]) * u64::from(dist(i)))
+            .sum();
         l + d + extra_bits
     };
     let header: u64 = 14
@@ -244,7 +306,13 @@ fn rle_lengths(lengths: &[u8], rle: &mut Vec<(u8, u8)>) {
     }
 }
 
-fn write_symbols(symbols: &[Symbol], lit_len: &[u8], dist_len: &[u8], bits: &mut Bits, out: &mut Vec<u8>) {
+fn write_symbols(
+    symbols: &[Symbol],
+    lit_len: &[u8],
+    dist_len: &[u8],
+    bits: &mut Bits,
+    out: &mut Vec<u8>,
+) {
     let mut lit_code = [0u16; 288];
     let mut dist_code_bits = [0u16; 30];
     codes(lit_len, &mut lit_code[..lit_len.len()]);
@@ -258,7 +326,11 @@ fn write_symbols(symbols: &[Symbol], lit_len: &[u8], dist_len: &[u8], bits: &mut
             let dist = s & 0xffff;
             let lc = len_code(len);
             let (base, extra) = LEN_BASE[lc];
-            bits.put(out, u32::from(lit_code[257 + lc]), u32::from(lit_len[257 + lc]));
+            bits.put(
+                out,
+                u32::from(lit_code[257 + lc]),
+                u32::from(lit_len[257 + lc]),
+            );
             bits.put(out, len - u32::from(base), u32::from(extra));
             let dc = dist_code(dist);
             let (base, extra) = DIST_BASE[dc];
@@ -291,7 +363,9 @@ mod tests {
 
     #[test]
     fn rle_round_trips() {
-        let lengths = [0u8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 5, 5, 5, 5, 5, 5, 5, 3, 0, 0, 7];
+        let lengths = [
+            0u8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 5, 5, 5, 5, 5, 5, 5, 3, 0, 0, 7,
+        ];
         let mut rle = Vec::new();
         rle_lengths(&lengths, &mut rle);
         let mut back = Vec::new();

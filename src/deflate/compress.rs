@@ -75,8 +75,9 @@ impl Compressor {
             state: None,
             shape: Shape {
                 window_bits,
-                // More hash entries than window bytes buy nothing.
-                hash_bits: preset.hash_bits().min(window_bits),
+                // Half as many hash entries as window bytes, as in every
+                // preset: a smaller negotiated window shrinks both.
+                hash_bits: preset.hash_bits().min(window_bits - 1),
                 chains: tuning.chains(),
             },
             tuning,

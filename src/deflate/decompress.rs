@@ -212,8 +212,14 @@ impl Decompressor {
                 Ok(_) | Err(MZError::Buf) => {}
                 Err(_) => return Err(DeflateError::Corrupt),
             }
-            // A full buffer asks for a full chunk; otherwise probe cheaply.
-            chunk = if r.bytes_written == len { CHUNK } else { 256 };
+            // A full buffer asks for twice as much (up to a full chunk), so
+            // the output grows with the message rather than by 32 KiB at
+            // once; otherwise probe cheaply.
+            chunk = if r.bytes_written == len {
+                (len * 2).min(CHUNK)
+            } else {
+                256
+            };
         }
     }
 }

@@ -71,7 +71,12 @@ pub(super) fn code_lengths(freqs: &[u32], limit: u8, lengths: &mut [u8]) {
     limit_lengths(&mut count, usize::from(limit));
     // The most frequent symbols (the end of `symbols`) take the shortest codes.
     let mut sym = symbols.iter().rev();
-    for (len, &c) in count.iter().enumerate().take(usize::from(limit) + 1).skip(1) {
+    for (len, &c) in count
+        .iter()
+        .enumerate()
+        .take(usize::from(limit) + 1)
+        .skip(1)
+    {
         for _ in 0..c {
             if let Some(&s) = sym.next() {
                 lengths[usize::from(s)] = len as u8;
@@ -89,7 +94,9 @@ fn limit_lengths(count: &mut [u32; 64], limit: usize) {
     }
     count[limit] += over;
     count[limit + 1..].fill(0);
-    let mut kraft: u64 = (1..=limit).map(|l| u64::from(count[l]) << (limit - l)).sum();
+    let mut kraft: u64 = (1..=limit)
+        .map(|l| u64::from(count[l]) << (limit - l))
+        .sum();
     while kraft > 1 << limit {
         // Take one code of the longest length away, and split a shorter one
         // into two one bit longer: net one unit of 2^-limit less.

@@ -43,7 +43,7 @@ pub(super) struct Tuning {
 impl Tuning {
     pub(super) const fn for_level(level: u8) -> Self {
         let (chain, lazy_below, nice, insert_below) = match level {
-            0 | 1 => (1, 0, 32, 32),
+            0 | 1 => (1, 0, 32, 4),
             2 => (4, 0, 32, 64),
             3 => (8, 0, 64, 258),
             4 => (16, 16, 64, 258),
@@ -122,7 +122,13 @@ impl Matcher {
 
     /// Compresses `input` into non-final blocks appended to `out`, with the
     /// history as the window's start, and keeps the window's end as history.
-    pub(super) fn compress(&mut self, mut input: &[u8], tuning: Tuning, bits: &mut Bits, out: &mut Vec<u8>) {
+    pub(super) fn compress(
+        &mut self,
+        mut input: &[u8],
+        tuning: Tuning,
+        bits: &mut Bits,
+        out: &mut Vec<u8>,
+    ) {
         let window = 1usize << self.shape.window_bits;
         let mut symbols: Vec<Symbol> = Vec::with_capacity(input.len().min(BLOCK_SYMBOLS));
         let mut work: Vec<u8> = Vec::new();
@@ -152,6 +158,26 @@ impl Matcher {
             input = &input[take..];
         }
     }
+}
+
+/// How many leading bytes `a` and `b` (of equal length) share, eight at a time.
+#[inline]
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let mut n = 0;
+    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+        let x = u64::from_le_bytes(x.try_into().unwrap_or_default());
+        let y = u64::from_le_bytes(y.try_into().unwrap_or_default());
+        let diff = x ^ y;
+        if diff != 0 {
+            return n + (diff.trailing_zeros() / 8) as usize;
+        }
+        n += 8;
+    }
+    n + a[n..]
+        .iter()
+        .zip(&b[n..])
+        .take_while(|(x, y)| x == y)
+        .count()
 }
 
 struct Search<'a> {
@@ -205,11 +231,7 @@ impl Search<'_> {
         while d != 0 && d <= reach {
             let c = i - d;
             if w[c + best_len] == w[i + best_len] && w[c] == w[i] && w[c + 1] == w[i + 1] {
-                let len = 2 + w[c + 2..c + max_len]
-                    .iter()
-                    .zip(&w[i + 2..i + max_len])
-                    .take_while(|(a, b)| a == b)
-                    .count();
+                let len = 2 + common_prefix(&w[c + 2..c + max_len], &w[i + 2..i + max_len]);
                 if len > best_len {
                     (best_len, best_dist) = (len, d);
                     if len >= self.tuning.nice.min(max_len) {
@@ -248,7 +270,13 @@ impl Search<'_> {
 
     /// Parses `work[start..]` into symbols, writing a block whenever enough
     /// have gathered and one for the rest at the end.
-    fn parse(&mut self, start: usize, symbols: &mut Vec<Symbol>, bits: &mut Bits, out: &mut Vec<u8>) {
+    fn parse(
+        &mut self,
+        start: usize,
+        symbols: &mut Vec<Symbol>,
+        bits: &mut Bits,
+        out: &mut Vec<u8>,
+    ) {
         let end = self.work.len();
         let lazy = self.tuning.lazy_below;
         let mut block_start = start;

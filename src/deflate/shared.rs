@@ -33,10 +33,10 @@ std::thread_local! {
 /// The thread's compressor state if it has the right shape, else a new one.
 pub(super) fn take_matcher(shape: Shape) -> Box<Matcher> {
     #[cfg(feature = "std")]
-    if let Some(m) = MATCHER.try_with(|slot| slot.take()).ok().flatten() {
-        if m.shape() == shape {
-            return m;
-        }
+    if let Some(m) = MATCHER.try_with(|slot| slot.take()).ok().flatten()
+        && m.shape() == shape
+    {
+        return m;
     }
     Matcher::new(shape)
 }

@@ -339,4 +339,3 @@ proptest! {
         prop_assert!(out.len() <= limit);
     }
 }
-
