@@ -3,6 +3,11 @@
 //!
 //! `cargo run --release --example event_loop -- [ADDR] [--any-origin]`
 //!
+//! Built with `--features deflate`: `--deflate-memory=tiny|small|medium|default|large|max`
+//! picks the compressor's memory preset, `--no-context-takeover` demands it of
+//! both directions, and `--shared-state` then shares one compressor and one
+//! decompressor per thread instead of one per connection.
+//!
 //! Any request with `Upgrade: websocket` (the page uses `/echo`) becomes a
 //! WebSocket whose text and binary messages are echoed; a plain `GET /` gets
 //! a small HTML page; any other request gets the engine's HTTP error.
@@ -87,6 +92,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = Config::default();
     if args.iter().any(|a| a == "--any-origin") {
         config = config.with_origin_policy(OriginPolicy::Any);
+    }
+    #[cfg(feature = "deflate")]
+    {
+        config = compression_flags(&args, config)?;
     }
     let mut listener = TcpListener::bind(addr)?;
     println!(
@@ -306,4 +315,27 @@ fn flush(c: &mut Client) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `--deflate-memory=PRESET`, `--no-context-takeover`, `--shared-state`.
+#[cfg(feature = "deflate")]
+fn compression_flags(args: &[String], config: Config) -> Result<Config, String> {
+    use wsmachine::deflate::CompressorMemory;
+    let mut deflate = config.deflate().clone();
+    for arg in args {
+        if let Some(name) = arg.strip_prefix("--deflate-memory=") {
+            let preset = CompressorMemory::ALL
+                .into_iter()
+                .find(|m| format!("{m:?}").eq_ignore_ascii_case(name))
+                .ok_or_else(|| format!("unknown --deflate-memory preset {name:?}"))?;
+            deflate = deflate.with_memory(preset);
+        } else if arg == "--no-context-takeover" {
+            deflate = deflate
+                .with_server_no_context_takeover(true)
+                .with_client_no_context_takeover(true);
+        } else if arg == "--shared-state" {
+            deflate = deflate.with_shared_state(true);
+        }
+    }
+    Ok(config.with_deflate(deflate))
 }
