@@ -32,6 +32,9 @@
 //!   JSON-like text message (so both codec states exist), per memory preset,
 //!   with context takeover, and without it with the per-thread shared state.
 //!
+//! `WSM_SCALE_BASELINE=/path/to/an/older/event_loop` adds that binary's
+//! compression figure (its default settings) to the table.
+//!
 //! The storm: 10,000 connections opened as fast as this client can start
 //! them against `event_loop`, all handshakes completed; the time it took and
 //! how many were refused or timed out (any is a failure).
@@ -490,7 +493,7 @@ fn main() {
             let me = std::env::current_exe().expect("current exe");
             println!("# resident memory per connection (server process, VmRSS)\n");
             println!(
-                "| server | connections | idle | after a 1 MiB message ({BIG_SENDERS} connections) |"
+                "| server | connections | idle | kept after a 1 MiB message (first {BIG_SENDERS} connections, one at a time) |"
             );
             println!("|---|---|---|---|");
             for &n in &counts() {
@@ -525,6 +528,14 @@ fn main() {
             );
             let rss = deflate_case(&server, n, &frame);
             println!("| Default, shared per thread | no | {rss:.0} B |");
+            drop(server);
+            // An older event_loop binary to compare with (e.g. one built
+            // before the compressor was replaced), run with its defaults.
+            if let Some(before) = std::env::var_os("WSM_SCALE_BASELINE") {
+                let server = Server::start("baseline", &PathBuf::from(before), &["127.0.0.1:0"]);
+                let rss = deflate_case(&server, n, &frame);
+                println!("| WSM_SCALE_BASELINE, its defaults | yes | {rss:.0} B |");
+            }
             println!();
             storm(&event_loop);
         }

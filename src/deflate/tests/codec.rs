@@ -177,7 +177,7 @@ fn context_takeover_compresses_repeats_better() {
             out.len()
         };
         let (with, without) = (total(false), total(true));
-        // A 512-byte window, cut into 512-byte segments, keeps less context.
+        // A 512-byte window keeps less context.
         let factor = if bits == 15 { 3 } else { 1 };
         assert!(
             with * factor < without,
