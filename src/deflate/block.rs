@@ -122,16 +122,64 @@ const DIST_BASE: [(u16, u8); 30] = [
     (24577, 13),
 ];
 
-fn len_code(len: u32) -> usize {
-    // 258 has its own code; otherwise the last base not above `len`.
-    if len == 258 {
-        return 28;
+/// Length code index (0..=28) per match length 0..=258 (3 and up used).
+const LEN_CODE: [u8; 259] = {
+    let mut table = [0u8; 259];
+    let mut code = 0;
+    while code < 29 {
+        let (base, extra) = LEN_BASE[code];
+        let mut len = base as usize;
+        let end = if code == 28 {
+            259
+        } else {
+            base as usize + (1 << extra)
+        };
+        while len < end && len < 259 {
+            table[len] = code as u8;
+            len += 1;
+        }
+        code += 1;
     }
-    LEN_BASE[..28].partition_point(|&(base, _)| u32::from(base) <= len) - 1
+    // 258 has its own code (28), not code 27's last value.
+    table[258] = 28;
+    table
+};
+
+/// Distance code index per distance: `[d - 1]` for d up to 256, then
+/// `[256 + ((d - 1) >> 7)]` (every code from 16 up spans a multiple of 128).
+const DIST_CODE: [u8; 512] = {
+    let mut table = [0u8; 512];
+    let mut code = 0;
+    while code < 30 {
+        let (base, extra) = DIST_BASE[code];
+        let mut d = base as usize;
+        let end = base as usize + (1 << extra);
+        while d < end {
+            if d <= 256 {
+                table[d - 1] = code as u8;
+            } else {
+                table[256 + ((d - 1) >> 7)] = code as u8;
+            }
+            d += 1;
+        }
+        code += 1;
+    }
+    table
+};
+
+#[inline]
+fn len_code(len: u32) -> usize {
+    usize::from(LEN_CODE[len as usize])
 }
 
+#[inline]
 fn dist_code(dist: u32) -> usize {
-    DIST_BASE.partition_point(|&(base, _)| u32::from(base) <= dist) - 1
+    let d = dist as usize - 1;
+    usize::from(if d < 256 {
+        DIST_CODE[d]
+    } else {
+        DIST_CODE[256 + (d >> 7)]
+    })
 }
 
 /// The order code length code lengths are sent in (RFC 1951 §3.2.7).
@@ -359,6 +407,25 @@ mod tests {
         assert_eq!(dist_code(6), 4);
         assert_eq!(dist_code(24_577), 29);
         assert_eq!(dist_code(32_768), 29);
+    }
+
+    #[test]
+    fn tables_match_the_rfc_ranges() {
+        for len in 3u32..=258 {
+            let c = len_code(len);
+            let (base, extra) = LEN_BASE[c];
+            let top = if c == 28 {
+                258
+            } else {
+                u32::from(base) + (1 << extra) - 1
+            };
+            assert!((u32::from(base)..=top).contains(&len), "length {len}");
+        }
+        for dist in 1u32..=32_768 {
+            let (base, extra) = DIST_BASE[dist_code(dist)];
+            let top = u32::from(base) + (1 << extra) - 1;
+            assert!((u32::from(base)..=top).contains(&dist), "distance {dist}");
+        }
     }
 
     #[test]
