@@ -12,7 +12,7 @@
 mod common;
 
 use common::{Rng, compare, quick, runs};
-use wsmachine::deflate::{CompressorMemory, DeflateConfig};
+use wsmachine::deflate::{Compressor, CompressorMemory, DeflateConfig, Direction};
 use wsmachine::{Accept, ClientRequest, Config, Connection, Event};
 
 /// A deterministic key source, so every run produces the same bytes.
@@ -158,6 +158,81 @@ fn main() {
         }
     }
     presets(total);
+    against_miniz(total);
+}
+
+/// The compressors alone on the same messages, one context-takeover stream
+/// each: ours, and miniz_oxide 0.9's `CompressorOxide` (the compressor this
+/// crate used before; 32 KiB window, sync flush after every message).
+fn against_miniz(total: usize) {
+    use miniz_oxide::deflate::core::{
+        CompressorOxide, TDEFLFlush, compress_to_output, create_comp_flags_from_zip_params,
+    };
+    println!(
+        "\n# compressor alone: wsmachine against miniz_oxide 0.9 (the compressor before), same messages, same run\n"
+    );
+    println!(
+        "| payload | message | level | wsmachine ratio | miniz_oxide ratio | wsmachine | miniz_oxide | speed, wsmachine / miniz_oxide |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    let mut rng = Rng::new(7);
+    for (name, make) in [
+        ("JSON-like", json as fn(&mut Rng, usize) -> String),
+        ("prose", prose),
+    ] {
+        for size in [1024usize, 16 * 1024] {
+            let messages: Vec<String> = (0..total / size).map(|_| make(&mut rng, size)).collect();
+            let bytes: usize = messages.iter().map(String::len).sum();
+            for level in [1u8, 6] {
+                let config = DeflateConfig::default().with_level(level).expect("valid");
+                let direction = Direction {
+                    max_window_bits: 15,
+                    no_context_takeover: false,
+                };
+                let mut out = Vec::new();
+                let mut ours = || {
+                    let mut c = Compressor::new(direction, &config);
+                    let mut sum = 0;
+                    for m in &messages {
+                        out.clear();
+                        c.compress(m.as_bytes(), &mut out);
+                        sum += out.len() as u64;
+                    }
+                    sum
+                };
+                let mut theirs = || {
+                    let flags = create_comp_flags_from_zip_params(i32::from(level), -15, 0);
+                    let mut state = Box::new(CompressorOxide::new(flags));
+                    let mut sum = 0u64;
+                    for m in &messages {
+                        for (input, flush) in [
+                            (m.as_bytes(), TDEFLFlush::None),
+                            (&[][..], TDEFLFlush::Sync),
+                        ] {
+                            compress_to_output(&mut state, input, flush, |chunk| {
+                                sum += chunk.len() as u64;
+                                true
+                            });
+                        }
+                        sum -= 4; // the 00 00 ff ff tail
+                    }
+                    sum
+                };
+                let (a, b) = (ours(), theirs());
+                let times = compare(runs(), &mut [&mut ours, &mut theirs]);
+                let mbs = |t: std::time::Duration| bytes as f64 / 1e6 / t.as_secs_f64();
+                println!(
+                    "| {name} | {} KiB | {level} | {:.3} | {:.3} | {:.0} MB/s | {:.0} MB/s | {:.2}x |",
+                    size >> 10,
+                    a as f64 / bytes as f64,
+                    b as f64 / bytes as f64,
+                    mbs(times[0]),
+                    mbs(times[1]),
+                    times[1].as_secs_f64() / times[0].as_secs_f64(),
+                );
+            }
+        }
+    }
 }
 
 /// Wire / payload per memory preset (window 1 KiB to 32 KiB), same corpus.

@@ -32,12 +32,12 @@ pub(super) struct Tuning {
     chain: u16,
     /// Look one byte ahead for a longer match before taking one (zlib's lazy
     /// evaluation), for matches shorter than this.
-    lazy_below: usize,
+    lazy_below: u16,
     /// Stop searching once a match is this long.
-    nice: usize,
+    nice: u16,
     /// Add the positions inside a match to the hash for matches up to this
     /// long (longer ones are skipped to keep long repeats cheap).
-    insert_below: usize,
+    insert_below: u16,
 }
 
 impl Tuning {
@@ -111,6 +111,7 @@ impl Matcher {
         })
     }
 
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
     pub(super) const fn shape(&self) -> Shape {
         self.shape
     }
@@ -234,7 +235,7 @@ impl Search<'_> {
                 let len = 2 + common_prefix(&w[c + 2..c + max_len], &w[i + 2..i + max_len]);
                 if len > best_len {
                     (best_len, best_dist) = (len, d);
-                    if len >= self.tuning.nice.min(max_len) {
+                    if len >= usize::from(self.tuning.nice).min(max_len) {
                         break;
                     }
                 }
@@ -260,7 +261,7 @@ impl Search<'_> {
 
     /// Adds the positions after `i` inside a match of `len` to the hash.
     fn insert_inside(&mut self, i: usize, len: usize) {
-        if len <= self.tuning.insert_below {
+        if len <= usize::from(self.tuning.insert_below) {
             let last = (i + len).min(self.work.len().saturating_sub(MIN_MATCH - 1));
             for p in i + 1..last {
                 self.insert(p);
@@ -278,7 +279,7 @@ impl Search<'_> {
         out: &mut Vec<u8>,
     ) {
         let end = self.work.len();
-        let lazy = self.tuning.lazy_below;
+        let lazy = usize::from(self.tuning.lazy_below);
         let mut block_start = start;
         let mut i = start;
         // A match found at i - 1, held back while i is tried (lazy evaluation).

@@ -65,9 +65,10 @@ pub(super) fn take_inflater() -> Box<InflateState> {
 /// zeroed: the next connection to use it must not be able to refer back to
 /// what this one received (a peer's back-reference past its own message
 /// would otherwise copy another connection's plaintext into its message).
-pub(super) fn give_inflater(mut state: Box<InflateState>) {
+pub(super) fn give_inflater(state: Box<InflateState>) {
     #[cfg(feature = "std")]
     {
+        let mut state = state;
         state.reset_as(miniz_oxide::inflate::stream::ZeroReset);
         let _ = INFLATER.try_with(|slot| {
             let spare = slot.take();
