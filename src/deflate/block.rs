@@ -187,15 +187,20 @@ const CL_ORDER: [usize; 19] = [
     16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15,
 ];
 
-/// The fixed code's lengths (RFC 1951 §3.2.6).
-fn fixed_lit_len(sym: usize) -> u8 {
-    match sym {
-        0..=143 => 8,
-        144..=255 => 9,
-        256..=279 => 7,
-        _ => 8,
+/// The fixed code's literal/length code lengths (RFC 1951 §3.2.6).
+const FIXED_LIT_LEN: [u8; 288] = {
+    let mut t = [8u8; 288];
+    let mut i = 144;
+    while i < 256 {
+        t[i] = 9;
+        i += 1;
     }
-}
+    while i < 280 {
+        t[i] = 7;
+        i += 1;
+    }
+    t
+};
 
 /// Writes one non-final block holding `symbols`, which encode `raw` (the same
 /// bytes, for a stored block), choosing the shortest of the three block types.
@@ -244,23 +249,22 @@ pub(super) fn write_block(symbols: &[Symbol], raw: &[u8], bits: &mut Bits, out: 
         .rposition(|&i| cl_len[i] != 0)
         .map_or(0, |p| p + 1);
 
-    let cost = |lit: &dyn Fn(usize) -> u8, dist: &dyn Fn(usize) -> u8| -> u64 {
-        let l: u64 = (0..286)
-            .map(|i| u64::from(lit_freq[i]) * u64::from(lit(i)))
-            .sum();
-        let d: u64 = (0..30)
-            .map(|i| u64::from(dist_freq[i]) * u64::from(dist(i)))
-            .sum();
-        l + d + extra_bits
-    };
     let header: u64 = 14
         + 3 * hclen as u64
         + rle
             .iter()
             .map(|&(sym, _)| u64::from(cl_len[usize::from(sym)]) + rle_extra(sym))
             .sum::<u64>();
-    let dynamic = 3 + header + cost(&|i| lit_len[i], &|i| dist_len[i]);
-    let fixed = 3 + cost(&fixed_lit_len, &|_| 5);
+    // Both Huffman costs in one pass over the frequencies.
+    let (mut dynamic, mut fixed) = (3 + header + extra_bits, 3 + extra_bits);
+    for (i, &f) in lit_freq.iter().enumerate() {
+        dynamic += u64::from(f) * u64::from(lit_len[i]);
+        fixed += u64::from(f) * u64::from(FIXED_LIT_LEN[i]);
+    }
+    for (i, &f) in dist_freq.iter().enumerate() {
+        dynamic += u64::from(f) * u64::from(dist_len[i]);
+        fixed += u64::from(f) * 5;
+    }
     // Stored: a 3-bit header, up to 7 bits to align, 4 bytes per 65,535.
     let stored = 3 + 7 + 8 * (raw.len() as u64 + 5 * (raw.len() as u64 / 65_535 + 1));
 
@@ -269,10 +273,9 @@ pub(super) fn write_block(symbols: &[Symbol], raw: &[u8], bits: &mut Bits, out: 
     } else if fixed <= dynamic {
         // All 288 lengths: codes 286 and 287 never occur but take their
         // place in the canonical order before the 9-bit codes.
-        let lit_len: [u8; 288] = core::array::from_fn(fixed_lit_len);
         let dist_len = [5u8; 30];
         bits.put(out, 0b010, 3); // BFINAL 0, BTYPE 01
-        write_symbols(symbols, &lit_len, &dist_len, bits, out);
+        write_symbols(symbols, &FIXED_LIT_LEN, &dist_len, bits, out);
     } else {
         bits.put(out, 0b100, 3); // BFINAL 0, BTYPE 10
         bits.put(out, (hlit - 257) as u32, 5);

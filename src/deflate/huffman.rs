@@ -2,7 +2,6 @@
 //!
 //! [RFC 1951 §3.2.2]: https://www.rfc-editor.org/rfc/rfc1951#section-3.2.2
 
-use alloc::vec;
 use alloc::vec::Vec;
 
 /// Code lengths (0 = unused) for symbols with the given frequencies, none
@@ -16,9 +15,8 @@ use alloc::vec::Vec;
 pub(super) fn code_lengths(freqs: &[u32], limit: u8, lengths: &mut [u8]) {
     debug_assert_eq!(freqs.len(), lengths.len());
     lengths.fill(0);
-    let mut symbols: Vec<u16> = (0..freqs.len() as u16)
-        .filter(|&s| freqs[usize::from(s)] != 0)
-        .collect();
+    let mut symbols: Vec<u16> = Vec::with_capacity(freqs.len());
+    symbols.extend((0..freqs.len() as u16).filter(|&s| freqs[usize::from(s)] != 0));
     // A DEFLATE code needs two symbols (RFC 1951 allows one distance code,
     // but not every inflater takes a one-symbol literal code): pad with
     // unused symbols, which then cost a code length and nothing else.
@@ -29,20 +27,19 @@ pub(super) fn code_lengths(freqs: &[u32], limit: u8, lengths: &mut [u8]) {
         }
         pad += 1;
     }
-    symbols.sort_by_key(|&s| (freqs[usize::from(s)], s));
+    symbols.sort_unstable_by_key(|&s| (freqs[usize::from(s)], s));
     let n = symbols.len();
 
     // Two queues: leaves in frequency order, then internal nodes, which are
-    // created in non-decreasing weight order. parent[] links every node.
-    let mut weight: Vec<u64> = symbols
-        .iter()
-        .map(|&s| u64::from(freqs[usize::from(s)].max(1)))
-        .collect();
-    weight.resize(2 * n - 1, 0);
-    let mut parent = vec![0u32; 2 * n - 1];
-    let (mut leaf, mut inner, mut next) = (0usize, n, n);
-    let pick = |weight: &[u64], leaf: &mut usize, inner: &mut usize, next: usize| {
-        if *leaf < n && (*inner >= next || weight[*leaf] <= weight[*inner]) {
+    // created in non-decreasing weight order. up[] links every node to its
+    // parent (sums of block frequencies fit in u32: a block has at most
+    // 16,385 symbols).
+    let mut weight: Vec<u32> = Vec::with_capacity(2 * n - 1);
+    weight.extend(symbols.iter().map(|&s| freqs[usize::from(s)].max(1)));
+    let mut up: Vec<u32> = alloc::vec![0; 2 * n - 1];
+    let (mut leaf, mut inner) = (0usize, n);
+    let pick = |weight: &[u32], leaf: &mut usize, inner: &mut usize| {
+        if *leaf < n && (*inner >= weight.len() || weight[*leaf] <= weight[*inner]) {
             *leaf += 1;
             *leaf - 1
         } else {
@@ -50,23 +47,25 @@ pub(super) fn code_lengths(freqs: &[u32], limit: u8, lengths: &mut [u8]) {
             *inner - 1
         }
     };
-    while next < 2 * n - 1 {
-        let a = pick(&weight, &mut leaf, &mut inner, next);
-        let b = pick(&weight, &mut leaf, &mut inner, next);
-        weight[next] = weight[a] + weight[b];
-        parent[a] = next as u32;
-        parent[b] = next as u32;
-        next += 1;
+    while weight.len() < 2 * n - 1 {
+        let a = pick(&weight, &mut leaf, &mut inner);
+        let b = pick(&weight, &mut leaf, &mut inner);
+        let node = weight.len() as u32;
+        weight.push(weight[a] + weight[b]);
+        up[a] = node;
+        up[b] = node;
     }
-    // Depths from the root (the last node) down; parents come after children.
-    let mut depth = vec![0u8; 2 * n - 1];
+    // Depths from the root (the last node) down, in place: parents come
+    // after their children, so a parent's entry is already its depth.
+    up[2 * n - 2] = 0;
     for node in (0..2 * n - 2).rev() {
-        depth[node] = depth[parent[node] as usize].saturating_add(1);
+        up[node] = up[up[node] as usize] + 1;
     }
+    let depth = &up;
 
     let mut count = [0u32; 64];
     for &d in &depth[..n] {
-        count[usize::from(d.min(63))] += 1;
+        count[(d as usize).min(63)] += 1;
     }
     limit_lengths(&mut count, usize::from(limit));
     // The most frequent symbols (the end of `symbols`) take the shortest codes.
