@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo run --example chat_server -- [ADDR] [--any-origin]
+//!     [--ping-interval S] [--ping-timeout S] [--open-timeout S]
 //! ```
 //!
 //! `GET /` serves the chat page; the WebSocket is at `/ws`. A client sends
@@ -13,20 +14,31 @@
 //! Each client has a reader thread (the one that accepted it) and a writer
 //! thread fed by a bounded queue of 64 messages; the two share the
 //! `Connection` behind a mutex. A slow client cannot stall the room: when its
-//! queue is full the hub drops it, and its writer closes it with 1008.
+//! queue is full the hub drops it, and its writer closes it with 1008; a write
+//! that makes no progress for 10 s ends it too.
+//!
+//! A dead member (a suspended laptop, a pulled cable) is found by keepalive:
+//! after `--ping-interval` seconds (20) with nothing from it, it is pinged,
+//! and if nothing arrives `--ping-timeout` seconds (20) later it is dropped
+//! from the room with 1011. `--open-timeout` (10) bounds the handshake.
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::mpsc::{self, Sender, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use wsmachine::blocking::{self, Decision, WebSocket};
-use wsmachine::{CloseCode, Config, Connection, Event, Message, OriginPolicy};
+use wsmachine::blocking::{self, Decision, Transport, WebSocket};
+use wsmachine::{CloseCode, Config, Connection, Event, Message, OriginPolicy, Timestamp};
+
+mod common;
 
 const PAGE: &str = include_str!("chat_page.html");
-const USAGE: &str = "usage: chat_server [ADDR] [--any-origin]   (ADDR defaults to 127.0.0.1:8080)";
+const USAGE: &str = "usage: chat_server [ADDR] [--any-origin] [--ping-interval S] [--ping-timeout S] \
+[--open-timeout S]   (ADDR defaults to 127.0.0.1:8080)";
+/// A write to a member that makes no progress for this long drops it.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 const QUEUE: usize = 64;
 
 enum Hub {
@@ -44,7 +56,7 @@ const COMPRESSION: &str = if cfg!(feature = "deflate") {
 };
 
 fn main() {
-    let (addr, policy) = parse_args().unwrap_or_else(|message| {
+    let (addr, config) = parse_args().unwrap_or_else(|message| {
         eprintln!("chat_server: {message}\n{USAGE}");
         std::process::exit(2);
     });
@@ -60,11 +72,11 @@ fn main() {
     let (hub_tx, hub_rx) = mpsc::channel();
     thread::spawn(move || hub(hub_rx));
     for (uid, stream) in (1..).zip(listener.incoming()) {
-        let (Ok(stream), hub_tx, policy) = (stream, hub_tx.clone(), policy.clone()) else {
+        let (Ok(stream), hub_tx, config) = (stream, hub_tx.clone(), config.clone()) else {
             continue;
         };
         thread::spawn(move || {
-            if let Err(e) = client(uid, stream, policy, &hub_tx) {
+            if let Err(e) = client(uid, stream, config, &hub_tx) {
                 eprintln!("client {uid}: {e}");
             }
             hub_tx.send(Hub::Leave(uid)).ok();
@@ -72,11 +84,22 @@ fn main() {
     }
 }
 
-fn parse_args() -> Result<(SocketAddr, OriginPolicy), String> {
-    let (mut addr, mut policy) = (None, OriginPolicy::SameHost);
-    for arg in std::env::args().skip(1) {
+fn parse_args() -> Result<(SocketAddr, Config), String> {
+    let mut addr = None;
+    let mut config = Config::default()
+        .with_max_message_size(64 << 10)
+        .expect("valid");
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--any-origin" => policy = OriginPolicy::Any,
+            "--any-origin" => config = config.with_origin_policy(OriginPolicy::Any),
+            "--ping-interval" | "--ping-timeout" | "--open-timeout" => {
+                config = common::timer_flag(&config, &arg, || args.next())?.expect("a timer flag");
+            }
+            "-h" | "--help" => {
+                println!("{USAGE}\n{}", common::SERVER_TIMER_HELP);
+                std::process::exit(0);
+            }
             _ if arg.starts_with('-') || addr.is_some() => {
                 return Err(format!("unexpected argument {arg}"));
             }
@@ -88,7 +111,7 @@ fn parse_args() -> Result<(SocketAddr, OriginPolicy), String> {
     }
     Ok((
         addr.unwrap_or_else(|| ([127, 0, 0, 1], 8080).into()),
-        policy,
+        config,
     ))
 }
 
@@ -131,29 +154,38 @@ fn json_string(text: &str) -> String {
 type Shared = Arc<Mutex<(Connection, TcpStream)>>;
 
 /// Routes the request; for `/ws`, runs the client's reader loop.
-fn client(
-    uid: u64,
-    mut stream: TcpStream,
-    policy: OriginPolicy,
-    hub: &Sender<Hub>,
-) -> io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let head = blocking::read_request_head(&mut stream, 16 * 1024).map_err(io::Error::other)?;
-    if !head.is_websocket() && head.path_only() == "/" {
-        let page = PAGE.as_bytes();
-        return blocking::respond(&mut stream, 200, "text/html; charset=utf-8", page);
+fn client(uid: u64, mut stream: TcpStream, config: Config, hub: &Sender<Hub>) -> io::Result<()> {
+    let limit = config.max_handshake_bytes();
+    let head = match blocking::read_request_head_within(&mut stream, limit, config.open_timeout()) {
+        Ok(head) => head,
+        Err(blocking::Error::Protocol(e)) => {
+            let status = e.http_status().unwrap_or(400);
+            blocking::respond(&mut stream, status, "text/plain", e.to_string().as_bytes())?;
+            blocking::lingering_close(stream);
+            return Err(io::Error::other(e));
+        }
+        Err(e) => return Err(io::Error::other(e)),
+    };
+    let (status, kind, body) = if !head.is_websocket() && head.path_only() == "/" {
+        (200, "text/html; charset=utf-8", PAGE.as_bytes())
     } else if head.path_only() != "/ws" {
-        return blocking::respond(&mut stream, 404, "text/plain", b"not found");
+        (404, "text/plain", &b"not found"[..])
+    } else {
+        (101, "", &b""[..])
+    };
+    if status != 101 {
+        blocking::respond(&mut stream, status, kind, body)?;
+        blocking::lingering_close(stream);
+        return Ok(());
     }
-    let config = Config::default()
-        .with_origin_policy(policy)
-        .with_max_message_size(64 << 10)
-        .expect("valid");
     let ws = WebSocket::accept_head(stream, &head, config, |_| Decision::accept())
         .map_err(io::Error::other)?;
-    let (stream, conn) = ws.into_parts();
-    stream.set_read_timeout(None)?;
-    stream.set_write_timeout(Some(Duration::from_secs(10)))?;
+    let (stream, mut conn) = ws.into_parts();
+    // The connection's clock: keepalive deadlines are read against it.
+    let epoch = Instant::now();
+    let now = || Timestamp::since(epoch, Instant::now());
+    conn.handle_timeout(now()).ok();
+    stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
     let mut reader = stream.try_clone()?;
     let shared: Shared = Arc::new(Mutex::new((conn, stream)));
     let (queue_tx, queue_rx) = mpsc::sync_channel::<Arc<str>>(QUEUE);
@@ -162,18 +194,45 @@ fn client(
     let writer_shared = shared.clone();
     thread::spawn(move || writer(queue_rx, &writer_shared));
     let mut buf = vec![0; 16 << 10];
+    let mut deadline = shared
+        .lock()
+        .expect("no panics while locked")
+        .0
+        .poll_timeout();
     loop {
-        let n = match reader.read(&mut buf) {
+        // Sleep in read() until input or the connection's next deadline.
+        let wait = deadline.map(|d| (d - now()).max(Duration::from_millis(1)));
+        reader.set_read_timeout(wait)?;
+        let read = match reader.read(&mut buf) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            result => result.unwrap_or(0),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                None
+            }
+            result => Some(result.unwrap_or(0)),
         };
         let mut guard = shared.lock().expect("no panics while locked");
         let (conn, stream) = &mut *guard;
-        if n == 0 {
-            conn.receive_eof()
-        } else {
-            conn.receive(&buf[..n])
+        match read {
+            Some(0) => conn.receive_eof(),
+            Some(n) => conn.receive(&buf[..n]),
+            None => {}
         }
+        if let Err(timeout) = conn.handle_timeout(now()) {
+            // A dead member: it leaves the room, which goes on.
+            eprintln!("client {uid}: dropped: {timeout}");
+            // Its 1011 is a courtesy: the peer is most likely gone.
+            stream
+                .set_write_timeout(Some(Duration::from_millis(100)))
+                .ok();
+            write_out(conn, stream).ok();
+            return stream.shutdown(Shutdown::Both);
+        }
+        deadline = conn.poll_timeout();
         loop {
             match conn.next_event() {
                 Ok(Some(Event::Message(Message::Text(text)))) => {

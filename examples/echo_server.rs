@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo run --example echo_server -- [ADDR] [--any-origin]
+//!     [--ping-interval S] [--ping-timeout S] [--open-timeout S]
 //! ```
 //!
 //! `ADDR` defaults to `127.0.0.1:8080` (`127.0.0.1:0` picks a free port); the
@@ -14,16 +15,26 @@
 //! Browsers from other sites are refused (403) by the default
 //! `OriginPolicy::SameHost`; `--any-origin` lets every origin in. The default
 //! limits (16 MiB frames, 64 MiB messages) are enough for Autobahn 9.*.
+//!
+//! Liveness (the `blocking` adapter's defaults, Python websockets' values):
+//! a connection with nothing received for `--ping-interval` seconds (20) is
+//! pinged, and dropped with 1011 if nothing arrives `--ping-timeout` seconds
+//! (20) later; a handshake must complete within `--open-timeout` seconds
+//! (10). 0 turns a timer off. A request refused with an HTTP error (a 431
+//! for a header flood) is answered, then closed with a lingering close so
+//! the client reads the answer rather than a reset.
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::thread;
-use std::time::Duration;
 
 use wsmachine::blocking::{self, Decision, Error, WebSocket};
 use wsmachine::{Config, Event, OriginPolicy};
 
+mod common;
+
 const PAGE: &str = include_str!("echo_page.html");
-const USAGE: &str = "usage: echo_server [ADDR] [--any-origin]   (ADDR defaults to 127.0.0.1:8080)";
+const USAGE: &str = "usage: echo_server [ADDR] [--any-origin] [--ping-interval S] [--ping-timeout S] \
+[--open-timeout S]   (ADDR defaults to 127.0.0.1:8080; --help explains)";
 
 /// Said on the startup line: built with `--features deflate`, the default
 /// `Config` negotiates permessage-deflate.
@@ -34,7 +45,7 @@ const COMPRESSION: &str = if cfg!(feature = "deflate") {
 };
 
 fn main() {
-    let (addr, any_origin) = parse_args().unwrap_or_else(|message| {
+    let (addr, config) = parse_args().unwrap_or_else(|message| {
         eprintln!("echo_server: {message}\n{USAGE}");
         std::process::exit(2);
     });
@@ -47,15 +58,10 @@ fn main() {
         .expect("a bound listener has an address");
     println!("listening on http://{local}{COMPRESSION}");
     std::io::stdout().flush().ok();
-    let policy = if any_origin {
-        OriginPolicy::Any
-    } else {
-        OriginPolicy::SameHost
-    };
     for stream in listener.incoming() {
         match stream {
             Ok(stream) => {
-                let config = Config::default().with_origin_policy(policy.clone());
+                let config = config.clone();
                 thread::spawn(move || serve(stream, config));
             }
             Err(e) => eprintln!("accept failed: {e}"),
@@ -63,14 +69,18 @@ fn main() {
     }
 }
 
-fn parse_args() -> Result<(SocketAddr, bool), String> {
+fn parse_args() -> Result<(SocketAddr, Config), String> {
     let mut addr = None;
-    let mut any_origin = false;
-    for arg in std::env::args().skip(1) {
+    let mut config = Config::default();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--any-origin" => any_origin = true,
+            "--any-origin" => config = config.with_origin_policy(OriginPolicy::Any),
+            "--ping-interval" | "--ping-timeout" | "--open-timeout" => {
+                config = common::timer_flag(&config, &arg, || args.next())?.expect("a timer flag");
+            }
             "-h" | "--help" => {
-                println!("{USAGE}");
+                println!("{USAGE}\n{}", common::SERVER_TIMER_HELP);
                 std::process::exit(0);
             }
             flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
@@ -83,7 +93,7 @@ fn parse_args() -> Result<(SocketAddr, bool), String> {
     }
     Ok((
         addr.unwrap_or_else(|| ([127, 0, 0, 1], 8080).into()),
-        any_origin,
+        config,
     ))
 }
 
@@ -93,19 +103,32 @@ fn serve(mut stream: TcpStream, config: Config) {
         .map_or_else(|_| "?".into(), |a| a.to_string());
     stream.set_nodelay(true).ok();
     // A client that never finishes its request does not hold a thread forever.
-    stream.set_read_timeout(Some(Duration::from_secs(30))).ok();
-    let head = match blocking::read_request_head(&mut stream, 16 * 1024) {
+    let limit = config.max_handshake_bytes();
+    let head = match blocking::read_request_head_within(&mut stream, limit, config.open_timeout()) {
         Ok(head) => head,
-        Err(e) => return eprintln!("{peer}: bad request: {e}"),
+        Err(Error::Protocol(e)) => {
+            // Too large (431) or malformed (400): say so, and make sure the
+            // client can read it.
+            let status = e.http_status().unwrap_or(400);
+            eprintln!("{peer}: bad request, answered {status}: {e}");
+            if blocking::respond(&mut stream, status, "text/plain", e.to_string().as_bytes())
+                .is_ok()
+            {
+                blocking::lingering_close(stream);
+            }
+            return;
+        }
+        Err(e) => return eprintln!("{peer}: no request: {e}"),
     };
     if !head.is_websocket() && head.method() == "GET" && head.path_only() == "/" {
-        if let Err(e) = blocking::respond(
+        match blocking::respond(
             &mut stream,
             200,
             "text/html; charset=utf-8",
             PAGE.as_bytes(),
         ) {
-            eprintln!("{peer}: writing the page failed: {e}");
+            Ok(()) => blocking::lingering_close(stream),
+            Err(e) => eprintln!("{peer}: writing the page failed: {e}"),
         }
         return;
     }
@@ -124,8 +147,7 @@ fn serve(mut stream: TcpStream, config: Config) {
 
 /// Echoes until the close handshake completes; returns the peer's close code.
 fn echo(mut ws: WebSocket<TcpStream>) -> Result<Option<(u16, String)>, Error> {
-    // Idle WebSockets may stay open as long as they like.
-    ws.get_mut().set_read_timeout(None)?;
+    // Idle WebSockets stay open as long as they answer keepalive pings.
     let mut close = None;
     loop {
         let sent = ws.read_with(|event, sender| match event {

@@ -1,7 +1,8 @@
 //! The echo service of `echo_server` on ONE thread serving many non-blocking
 //! sockets with mio, driving each `Connection` directly (no adapter).
 //!
-//! `cargo run --release --example event_loop -- [ADDR] [--any-origin]`
+//! `cargo run --release --example event_loop -- [ADDR] [--any-origin]
+//!  [--ping-interval S] [--ping-timeout S] [--open-timeout S]`
 //!
 //! Built with `--features deflate`: `--deflate-memory=tiny|small|medium|default|large|max`
 //! picks the compressor's memory preset, `--no-context-takeover` demands it of
@@ -19,12 +20,36 @@
 //! from a peer while `OUTPUT_HIGH_WATER` bytes of output wait for it. Memory:
 //! one shared read buffer; an idle client holds its socket and a `Connection`
 //! whose buffers the engine allocates only as messages need them.
-use std::collections::{HashMap, VecDeque};
+//!
+//! Time: every connection's next deadline (keepalive ping, dead peer, open
+//! timeout; `Connection::poll_timeout`) sits in one min-heap, and the poll
+//! timeout is the earliest of them: O(log n) per armed deadline, no scan of
+//! the connections per turn. A deadline that moves later (input arrived) is
+//! not re-pushed: its old entry fires early, `handle_timeout` does nothing
+//! but report the new deadline, which is pushed then; so the heap holds about
+//! one entry per connection. A request refused with an HTTP error (a 431 for
+//! a header flood), and the page, are followed by a lingering close: write
+//! side shut down, input drained and discarded for up to 2 s or 4 MiB, so
+//! the client reads the response instead of a reset.
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::io::{self, ErrorKind, Read, Write};
+use std::net::Shutdown;
+use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
-use wsmachine::{Accept, Config, Connection, Event, OriginPolicy};
+use wsmachine::{Accept, Config, Connection, Event, OriginPolicy, Timestamp};
+
+mod common;
+
+const USAGE: &str = "usage: event_loop [ADDR] [--any-origin] [--ping-interval S] \
+[--ping-timeout S] [--open-timeout S] [--deflate-memory=PRESET] [--no-context-takeover] \
+[--shared-state]   (ADDR defaults to 127.0.0.1:8080; the last three need --features deflate)";
+/// Lingering close bounds (nginx: lingering_time 30 s, lingering_timeout 5 s;
+/// an error response needs far less to reach the client).
+const LINGER_TIME: Duration = Duration::from_secs(2);
+const LINGER_BYTES: usize = 4 << 20;
 
 const LISTENER: Token = Token(usize::MAX);
 const READ_CHUNK: usize = 64 * 1024;
@@ -54,12 +79,16 @@ document.getElementById("f").onsubmit = (e) => {
 "#;
 
 enum Phase {
-    /// Reading the request head, to tell a plain `GET /` from anything else.
-    Peek(Vec<u8>),
+    /// Reading the request head, to tell a plain `GET /` from anything else;
+    /// when it started, and when to give up (the open timeout).
+    Peek(Vec<u8>, Timestamp, Option<Timestamp>),
     /// The engine owns the bytes: the opening handshake, then frames.
     Ws(Box<Connection>),
     /// The page is being written; the socket closes after it.
     Page(Vec<u8>),
+    /// Write side shut down after an HTTP response: input is read and
+    /// discarded until the client closes, the deadline, or the byte bound.
+    Linger(Timestamp, usize),
 }
 
 struct Client {
@@ -69,6 +98,45 @@ struct Client {
     writable: bool,
     eof: bool,
     queued: bool,
+    /// After the output, a lingering close rather than a plain one.
+    linger: bool,
+    /// The deadline this client has in the heap (the earliest, if several).
+    armed: Option<Timestamp>,
+}
+
+/// Every client's next deadline, earliest first; entries whose client has
+/// since armed another deadline are skipped when they come up.
+#[derive(Default)]
+struct Timers {
+    heap: BinaryHeap<Reverse<(Timestamp, Token)>>,
+}
+
+impl Timers {
+    /// Arms `deadline` for `client` unless an entry at or before it is
+    /// already in the heap.
+    fn arm(&mut self, token: Token, client: &mut Client, deadline: Option<Timestamp>) {
+        if let Some(deadline) = deadline
+            && client.armed.is_none_or(|armed| deadline < armed)
+        {
+            client.armed = Some(deadline);
+            self.heap.push(Reverse((deadline, token)));
+        }
+    }
+
+    /// How long the poll may sleep.
+    fn wait(&self, now: Timestamp) -> Option<Duration> {
+        self.heap
+            .peek()
+            .map(|Reverse((deadline, _))| *deadline - now)
+    }
+
+    /// The next client whose deadline has passed.
+    fn expired(&mut self, now: Timestamp) -> Option<(Timestamp, Token)> {
+        match self.heap.peek() {
+            Some(Reverse((deadline, _))) if *deadline <= now => self.heap.pop().map(|r| r.0),
+            _ => None,
+        }
+    }
 }
 
 enum Step {
@@ -85,18 +153,43 @@ const COMPRESSION: &str = if cfg!(feature = "deflate") {
     ""
 };
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let addr = args.iter().find(|a| !a.starts_with("--"));
-    let addr = addr.map_or("127.0.0.1:8080", String::as_str).parse()?;
+fn parse_args() -> Result<(std::net::SocketAddr, Config), String> {
+    let mut addr = None;
     let mut config = Config::default();
-    if args.iter().any(|a| a == "--any-origin") {
-        config = config.with_origin_policy(OriginPolicy::Any);
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--any-origin" => config = config.with_origin_policy(OriginPolicy::Any),
+            "--ping-interval" | "--ping-timeout" | "--open-timeout" => {
+                config = common::timer_flag(&config, &arg, || args.next())?.expect("a timer flag");
+            }
+            "--no-context-takeover" | "--shared-state" => config = compression_flag(config, &arg)?,
+            flag if flag.starts_with("--deflate-memory=") => {
+                config = compression_flag(config, flag)?
+            }
+            "-h" | "--help" => {
+                println!("{USAGE}\n{}", common::SERVER_TIMER_HELP);
+                std::process::exit(0);
+            }
+            flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
+            _ if addr.is_some() => return Err(format!("unexpected argument {arg}")),
+            _ => addr = Some(arg.parse().map_err(|_| format!("bad address {arg}"))?),
+        }
     }
-    #[cfg(feature = "deflate")]
-    {
-        config = compression_flags(&args, config)?;
-    }
+    Ok((
+        addr.unwrap_or_else(|| ([127, 0, 0, 1], 8080).into()),
+        config,
+    ))
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let (addr, config) = parse_args().unwrap_or_else(|message| {
+        eprintln!("event_loop: {message}\n{USAGE}");
+        std::process::exit(2);
+    });
+    let epoch = Instant::now();
+    let clock = || Timestamp::since(epoch, Instant::now());
+    let mut timers = Timers::default();
     let mut listener = TcpListener::bind(addr)?;
     println!(
         "listening on http://{}{COMPRESSION}",
@@ -113,7 +206,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut next_token = 0;
     let mut scratch = vec![0u8; READ_CHUNK];
     loop {
-        let timeout = (!queue.is_empty()).then_some(std::time::Duration::ZERO);
+        let timeout = if queue.is_empty() {
+            timers.wait(clock())
+        } else {
+            Some(Duration::ZERO)
+        };
         if let Err(e) = poll.poll(&mut events, timeout) {
             if e.kind() == ErrorKind::Interrupted {
                 continue;
@@ -141,14 +238,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         eprintln!("register: {e}");
                         continue;
                     }
-                    let client = Client {
+                    let give_up = config.open_timeout().map(|t| clock() + t);
+                    let mut client = Client {
                         stream,
-                        phase: Phase::Peek(Vec::new()),
+                        phase: Phase::Peek(Vec::new(), clock(), give_up),
                         readable: false,
                         writable: false,
                         eof: false,
                         queued: false,
+                        linger: false,
+                        armed: None,
                     };
+                    timers.arm(token, &mut client, give_up);
                     clients.insert(token, client);
                 }
             } else if let Some(client) = clients.get_mut(&event.token()) {
@@ -161,6 +262,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
             }
         }
+        // One clock reading per turn: the time of every read in it.
+        let now = clock();
+        // Deadlines that passed: keepalive pings, dead peers, open timeouts.
+        while let Some((deadline, token)) = timers.expired(now) {
+            let Some(client) = clients.get_mut(&token) else {
+                continue;
+            };
+            if client.armed != Some(deadline) {
+                continue; // superseded by an earlier entry, already handled
+            }
+            client.armed = None;
+            if expire(client, now) && !client.queued {
+                client.queued = true;
+                queue.push_back(token);
+            }
+            // A deadline still due after its tick waits for the next turn
+            // rather than spinning this loop.
+            let next = deadline_of(client).map(|d| d.max(now + Duration::from_micros(1)));
+            timers.arm(token, client, next);
+        }
         // One bounded turn for every client with work, in arrival order.
         for _ in 0..queue.len() {
             let Some(token) = queue.pop_front() else {
@@ -169,20 +290,60 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let Some(client) = clients.get_mut(&token) else {
                 continue;
             };
-            match drive(client, &mut scratch, &config) {
+            match drive(client, &mut scratch, &config, now) {
                 Ok(Step::Again) => queue.push_back(token),
                 Ok(Step::Idle) => client.queued = false,
                 Ok(Step::Done) | Err(_) => {
                     if let Some(mut client) = clients.remove(&token) {
                         let _ = poll.registry().deregister(&mut client.stream);
                     } // dropping the stream closes the socket
+                    continue;
                 }
             }
+            let next = deadline_of(client);
+            timers.arm(token, client, next);
         }
     }
 }
 
-fn drive(c: &mut Client, scratch: &mut [u8], config: &Config) -> io::Result<Step> {
+/// The client's next deadline, by phase; none once it is ending.
+fn deadline_of(c: &Client) -> Option<Timestamp> {
+    if c.eof {
+        return None;
+    }
+    match &c.phase {
+        Phase::Peek(_, _, give_up) => *give_up,
+        Phase::Ws(conn) => conn.poll_timeout(),
+        Phase::Page(_) => None,
+        Phase::Linger(until, _) => Some(*until),
+    }
+}
+
+/// A deadline passed: tells the connection the time. True when the client
+/// has something to do now (a ping to write, or an end to act on).
+fn expire(c: &mut Client, now: Timestamp) -> bool {
+    match &mut c.phase {
+        Phase::Peek(_, _, Some(give_up)) | Phase::Linger(give_up, _) if *give_up <= now => {
+            c.eof = true; // a handshake that never came, or enough lingering
+            true
+        }
+        Phase::Ws(conn) => match conn.handle_timeout(now) {
+            Ok(()) => conn.wants_write(),
+            Err(timeout) => {
+                eprintln!("connection ended: {timeout}");
+                // Drop the transport at once: one try at the close frame
+                // (a dead peer's window is likely full), then discard it.
+                let _ = c.stream.write(conn.pending_output());
+                conn.advance_output(usize::MAX);
+                c.eof = true;
+                true
+            }
+        },
+        _ => false,
+    }
+}
+
+fn drive(c: &mut Client, scratch: &mut [u8], config: &Config, now: Timestamp) -> io::Result<Step> {
     let mut reads = 0;
     flush(c)?;
     while c.readable && !c.eof && reads < READS_PER_TURN && pending(&c.phase) < OUTPUT_HIGH_WATER {
@@ -190,7 +351,12 @@ fn drive(c: &mut Client, scratch: &mut [u8], config: &Config) -> io::Result<Step
             Ok(n) => {
                 reads += 1;
                 c.eof = n == 0;
-                input(&mut c.phase, &scratch[..n], config);
+                if let Phase::Linger(_, discarded) = &mut c.phase {
+                    *discarded += n;
+                    c.eof |= *discarded >= LINGER_BYTES;
+                    continue;
+                }
+                input(c, &scratch[..n], config, now);
                 flush(c)?;
             }
             Err(e) if e.kind() == ErrorKind::WouldBlock => c.readable = false,
@@ -199,10 +365,17 @@ fn drive(c: &mut Client, scratch: &mut [u8], config: &Config) -> io::Result<Step
         }
     }
     let finished = match &c.phase {
-        Phase::Peek(_) => c.eof,
+        Phase::Peek(..) | Phase::Linger(..) => c.eof,
         Phase::Ws(conn) => conn.is_closed() || c.eof,
         Phase::Page(_) => true,
     };
+    if finished && pending(&c.phase) == 0 && c.linger && !c.eof {
+        // The response is out: half close, then drain what the client sends.
+        c.linger = false;
+        c.stream.shutdown(Shutdown::Write)?;
+        c.phase = Phase::Linger(now + LINGER_TIME, 0);
+        return Ok(if c.readable { Step::Again } else { Step::Idle });
+    }
     Ok(if finished && pending(&c.phase) == 0 {
         Step::Done
     } else if c.readable && !c.eof && pending(&c.phase) < OUTPUT_HIGH_WATER {
@@ -213,8 +386,10 @@ fn drive(c: &mut Client, scratch: &mut [u8], config: &Config) -> io::Result<Step
 }
 
 /// Feeds what was read (empty: end of stream) to the client's current phase.
-fn input(phase: &mut Phase, data: &[u8], config: &Config) {
-    if let Phase::Peek(head) = phase {
+fn input(c: &mut Client, data: &[u8], config: &Config, now: Timestamp) {
+    let phase = &mut c.phase;
+    if let Phase::Peek(head, started, _) = phase {
+        let started = *started;
         head.extend_from_slice(data);
         let mut headers = [httparse::EMPTY_HEADER; 64];
         let mut req = httparse::Request::new(&mut headers);
@@ -227,15 +402,19 @@ fn input(phase: &mut Phase, data: &[u8], config: &Config) {
                     PAGE.len()
                 );
                 *phase = Phase::Page(response.into_bytes());
+                c.linger = true;
                 return;
             }
             // An upgrade, or anything else: the engine answers it.
             _ => {
                 let mut conn = Connection::server(config.clone());
+                // The open timeout counts from the accept, not from now.
+                let _ = conn.handle_timeout(started);
                 conn.receive(head);
+                let _ = conn.handle_timeout(now);
                 *phase = Phase::Ws(Box::new(conn));
                 if !data.is_empty() {
-                    return events(phase);
+                    return events(c);
                 }
             }
         }
@@ -246,12 +425,18 @@ fn input(phase: &mut Phase, data: &[u8], config: &Config) {
         } else {
             conn.receive(data);
         }
+        // The time of the read: keepalive counts from here.
+        if let Err(timeout) = conn.handle_timeout(now) {
+            eprintln!("connection ended: {timeout}");
+        }
     }
-    events(phase);
+    events(c);
 }
 
-fn events(phase: &mut Phase) {
-    let Phase::Ws(conn) = phase else { return };
+fn events(c: &mut Client) {
+    let Phase::Ws(conn) = &mut c.phase else {
+        return;
+    };
     loop {
         let accept = match conn.next_event_with_sender() {
             Ok(None) => return,
@@ -267,7 +452,11 @@ fn events(phase: &mut Phase) {
                 false
             }
             Ok(Some(_)) => false, // pings are answered by the engine
-            Err(e) => return eprintln!("connection failed: {e}"),
+            Err(e) => {
+                // An HTTP error response (400, 403, 431, ...) must reach the client.
+                c.linger = e.http_status().is_some();
+                return eprintln!("connection failed: {e}");
+            }
         };
         if accept && let Err(e) = conn.accept(Accept::new()) {
             return eprintln!("accept failed: {e}");
@@ -285,7 +474,7 @@ fn is_plain_get_root(req: &httparse::Request) -> bool {
 
 fn pending(phase: &Phase) -> usize {
     match phase {
-        Phase::Peek(_) => 0,
+        Phase::Peek(..) | Phase::Linger(..) => 0,
         Phase::Ws(conn) => conn.pending_output().len(),
         Phase::Page(out) => out.len(),
     }
@@ -295,7 +484,7 @@ fn pending(phase: &Phase) -> usize {
 fn flush(c: &mut Client) -> io::Result<()> {
     while c.writable {
         let out = match &c.phase {
-            Phase::Peek(_) => return Ok(()),
+            Phase::Peek(..) | Phase::Linger(..) => return Ok(()),
             Phase::Ws(conn) => conn.pending_output(),
             Phase::Page(out) => out.as_slice(),
         };
@@ -307,7 +496,7 @@ fn flush(c: &mut Client) -> io::Result<()> {
             Ok(n) => match &mut c.phase {
                 Phase::Ws(conn) => conn.advance_output(n),
                 Phase::Page(out) => drop(out.drain(..n)),
-                Phase::Peek(_) => {}
+                Phase::Peek(..) | Phase::Linger(..) => {}
             },
             Err(e) if e.kind() == ErrorKind::WouldBlock => c.writable = false,
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
@@ -319,23 +508,28 @@ fn flush(c: &mut Client) -> io::Result<()> {
 
 /// `--deflate-memory=PRESET`, `--no-context-takeover`, `--shared-state`.
 #[cfg(feature = "deflate")]
-fn compression_flags(args: &[String], config: Config) -> Result<Config, String> {
+fn compression_flag(config: Config, arg: &str) -> Result<Config, String> {
     use wsmachine::deflate::CompressorMemory;
-    let mut deflate = config.deflate().clone();
-    for arg in args {
-        if let Some(name) = arg.strip_prefix("--deflate-memory=") {
-            let preset = CompressorMemory::ALL
-                .into_iter()
-                .find(|m| format!("{m:?}").eq_ignore_ascii_case(name))
-                .ok_or_else(|| format!("unknown --deflate-memory preset {name:?}"))?;
-            deflate = deflate.with_memory(preset);
-        } else if arg == "--no-context-takeover" {
-            deflate = deflate
-                .with_server_no_context_takeover(true)
-                .with_client_no_context_takeover(true);
-        } else if arg == "--shared-state" {
-            deflate = deflate.with_shared_state(true);
-        }
-    }
+    let deflate = config.deflate().clone();
+    let deflate = if let Some(name) = arg.strip_prefix("--deflate-memory=") {
+        let preset = CompressorMemory::ALL
+            .into_iter()
+            .find(|m| format!("{m:?}").eq_ignore_ascii_case(name))
+            .ok_or_else(|| format!("unknown --deflate-memory preset {name:?}"))?;
+        deflate.with_memory(preset)
+    } else if arg == "--no-context-takeover" {
+        deflate
+            .with_server_no_context_takeover(true)
+            .with_client_no_context_takeover(true)
+    } else {
+        deflate.with_shared_state(true)
+    };
     Ok(config.with_deflate(deflate))
+}
+
+#[cfg(not(feature = "deflate"))]
+fn compression_flag(_: Config, arg: &str) -> Result<Config, String> {
+    Err(format!(
+        "{arg} needs the example built with --features deflate"
+    ))
 }

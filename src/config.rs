@@ -1,5 +1,7 @@
 //! Limits and switches for a [`Connection`](crate::Connection).
 
+use core::time::Duration;
+
 use crate::error::ConfigError;
 use crate::handshake::{HandshakeLimits, OriginPolicy};
 
@@ -28,6 +30,30 @@ pub struct Config {
     origin_policy: OriginPolicy,
     #[cfg(feature = "deflate")]
     deflate: crate::deflate::DeflateConfig,
+    timeouts: Timeouts,
+}
+
+/// The four timers, each off when `None` (see [`Config::ping_interval`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Timeouts {
+    pub(crate) ping_interval: Option<Duration>,
+    pub(crate) ping_timeout: Option<Duration>,
+    pub(crate) open_timeout: Option<Duration>,
+    pub(crate) close_timeout: Option<Duration>,
+}
+
+/// The longest timer accepted: a day. Longer is a unit mistake, not a policy.
+const DURATION_CEILING: Duration = Duration::from_secs(24 * 60 * 60);
+
+fn check_duration(
+    name: &'static str,
+    value: Option<Duration>,
+) -> Result<Option<Duration>, ConfigError> {
+    match value {
+        Some(d) if d.is_zero() => Err(ConfigError::ZeroDuration(name)),
+        Some(d) if d > DURATION_CEILING => Err(ConfigError::DurationTooLong(name)),
+        _ => Ok(value),
+    }
 }
 
 /// The largest limit accepted: the address space of a 32-bit target stays
@@ -46,6 +72,15 @@ impl Default for Config {
             origin_policy: OriginPolicy::SameHost,
             #[cfg(feature = "deflate")]
             deflate: crate::deflate::DeflateConfig::default(),
+            // Python websockets' defaults: they are what keeps NAT mappings
+            // and proxies (nginx's proxy_read_timeout is 60 s) from dropping
+            // idle connections, and dead peers from holding one forever.
+            timeouts: Timeouts {
+                ping_interval: Some(Duration::from_secs(20)),
+                ping_timeout: Some(Duration::from_secs(20)),
+                open_timeout: Some(Duration::from_secs(10)),
+                close_timeout: Some(Duration::from_secs(10)),
+            },
         }
     }
 }
@@ -102,6 +137,91 @@ impl Config {
     /// a browser page from another host is refused with 403).
     pub const fn origin_policy(&self) -> &OriginPolicy {
         &self.origin_policy
+    }
+
+    /// Keepalive: after this long with nothing received on an open
+    /// connection, a ping is sent (default 20 s; `None` sends none).
+    /// Anything received resets it; what this end sends does not.
+    ///
+    /// Timers run only when the driver gives the connection the time: see
+    /// [`Connection::poll_timeout`](crate::Connection::poll_timeout).
+    pub const fn ping_interval(&self) -> Option<Duration> {
+        self.timeouts.ping_interval
+    }
+
+    /// Dead peer: if nothing at all arrives within this long after a
+    /// keepalive ping, the connection fails with
+    /// [`Timeout::DeadPeer`](crate::Timeout::DeadPeer) and close code 1011
+    /// (default 20 s; `None` waits forever). Without
+    /// [`ping_interval`](Self::ping_interval) no ping is sent and this never fires.
+    pub const fn ping_timeout(&self) -> Option<Duration> {
+        self.timeouts.ping_timeout
+    }
+
+    /// Opening: the handshake must complete within this long after the
+    /// connection's clock starts, in both roles (default 10 s), or
+    /// [`Timeout::Opening`](crate::Timeout::Opening). A server waiting for
+    /// its application's decision is waiting too.
+    pub const fn open_timeout(&self) -> Option<Duration> {
+        self.timeouts.open_timeout
+    }
+
+    /// Closing: after this end's close frame, wait at most this long for the
+    /// peer's (default 10 s), then the connection is closed with
+    /// [`Timeout::Closing`](crate::Timeout::Closing).
+    pub const fn close_timeout(&self) -> Option<Duration> {
+        self.timeouts.close_timeout
+    }
+
+    /// Sets [`ping_interval`](Self::ping_interval): `None` (off), or more than zero and at most a day.
+    pub fn with_ping_interval(
+        mut self,
+        interval: impl Into<Option<Duration>>,
+    ) -> Result<Self, ConfigError> {
+        self.timeouts.ping_interval = check_duration("ping_interval", interval.into())?;
+        Ok(self)
+    }
+
+    /// Sets [`ping_timeout`](Self::ping_timeout): `None` (off), or more than zero and at most a day.
+    pub fn with_ping_timeout(
+        mut self,
+        timeout: impl Into<Option<Duration>>,
+    ) -> Result<Self, ConfigError> {
+        self.timeouts.ping_timeout = check_duration("ping_timeout", timeout.into())?;
+        Ok(self)
+    }
+
+    /// Sets [`open_timeout`](Self::open_timeout): `None` (off), or more than zero and at most a day.
+    pub fn with_open_timeout(
+        mut self,
+        timeout: impl Into<Option<Duration>>,
+    ) -> Result<Self, ConfigError> {
+        self.timeouts.open_timeout = check_duration("open_timeout", timeout.into())?;
+        Ok(self)
+    }
+
+    /// Sets [`close_timeout`](Self::close_timeout): `None` (off), or more than zero and at most a day.
+    pub fn with_close_timeout(
+        mut self,
+        timeout: impl Into<Option<Duration>>,
+    ) -> Result<Self, ConfigError> {
+        self.timeouts.close_timeout = check_duration("close_timeout", timeout.into())?;
+        Ok(self)
+    }
+
+    /// All four timers off: the connection never asks for the time.
+    pub fn without_timeouts(mut self) -> Self {
+        self.timeouts = Timeouts {
+            ping_interval: None,
+            ping_timeout: None,
+            open_timeout: None,
+            close_timeout: None,
+        };
+        self
+    }
+
+    pub(crate) const fn timeouts(&self) -> &Timeouts {
+        &self.timeouts
     }
 
     pub(crate) fn handshake_limits(&self) -> HandshakeLimits {
@@ -203,5 +323,29 @@ mod tests {
                 .unwrap_err(),
             ConfigError::LimitTooLarge("max_message_size")
         );
+    }
+
+    #[test]
+    fn timers_default_to_python_websockets_and_reject_zero_and_overlong() {
+        let config = Config::default();
+        assert_eq!(config.ping_interval(), Some(Duration::from_secs(20)));
+        assert_eq!(config.ping_timeout(), Some(Duration::from_secs(20)));
+        assert_eq!(config.open_timeout(), Some(Duration::from_secs(10)));
+        assert_eq!(config.close_timeout(), Some(Duration::from_secs(10)));
+        assert_eq!(
+            Config::default()
+                .with_ping_interval(Duration::ZERO)
+                .unwrap_err(),
+            ConfigError::ZeroDuration("ping_interval")
+        );
+        assert_eq!(
+            Config::default()
+                .with_close_timeout(Duration::from_secs(2 * 24 * 3600))
+                .unwrap_err(),
+            ConfigError::DurationTooLong("close_timeout")
+        );
+        let off = Config::default().with_open_timeout(None).unwrap();
+        assert_eq!(off.open_timeout(), None);
+        assert_eq!(Config::default().without_timeouts().ping_timeout(), None);
     }
 }

@@ -4,6 +4,8 @@
 //!   the close code that was sent because of it.
 //! - [`UsageError`]: the caller asked for something the protocol forbids.
 //!   Nothing was sent and the connection is unchanged.
+//! - [`Timeout`]: a timer expired (the peer is gone or too slow); not a
+//!   protocol violation, and told apart from one.
 //! - [`ConfigError`]: a [`Config`](crate::Config) value out of range.
 
 use core::fmt;
@@ -138,6 +140,55 @@ impl fmt::Display for ProtocolError {
 
 impl core::error::Error for ProtocolError {}
 
+/// A timer expired, reported once by
+/// [`Connection::handle_timeout`](crate::Connection::handle_timeout); the
+/// connection is now closed.
+///
+/// Unlike a [`ProtocolError`], nothing the peer sent was wrong: it sent
+/// nothing, or not in time. Drop the transport at once: write what
+/// [`pending_output`](crate::Connection::pending_output) holds only if the
+/// socket takes it without waiting, and do not wait for a reply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Timeout {
+    /// The opening handshake did not complete within
+    /// [`Config::open_timeout`](crate::Config::open_timeout). Nothing is sent
+    /// (there is no WebSocket yet to close).
+    Opening,
+    /// Nothing arrived within [`Config::ping_timeout`](crate::Config::ping_timeout)
+    /// after a keepalive ping. A close frame with 1011 ("keepalive ping
+    /// timeout", as Python websockets sends) is queued, though the peer is
+    /// most likely not there to read it.
+    DeadPeer,
+    /// The peer did not answer this end's close frame within
+    /// [`Config::close_timeout`](crate::Config::close_timeout): the closing
+    /// handshake did not complete.
+    Closing,
+}
+
+impl Timeout {
+    /// The close code that describes the end: 1011 for a dead peer (the one
+    /// sent), 1006 (never sent: abnormal closure) for the others.
+    pub const fn close_code(&self) -> CloseCode {
+        match self {
+            Self::DeadPeer => CloseCode::INTERNAL_ERROR,
+            Self::Opening | Self::Closing => CloseCode::ABNORMAL,
+        }
+    }
+}
+
+impl fmt::Display for Timeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Opening => "opening handshake timed out",
+            Self::DeadPeer => "keepalive ping timeout: nothing received from the peer",
+            Self::Closing => "closing handshake timed out: the peer did not answer the close frame",
+        })
+    }
+}
+
+impl core::error::Error for Timeout {}
+
 /// The caller asked for something the protocol or the connection's state
 /// forbids. Nothing was queued.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -209,6 +260,10 @@ pub enum ConfigError {
     LimitTooLarge(&'static str),
     /// A limit below what a working connection needs.
     LimitTooSmall(&'static str),
+    /// A timer of zero length (turn a timer off with `None` instead).
+    ZeroDuration(&'static str),
+    /// A timer longer than a day.
+    DurationTooLong(&'static str),
 }
 
 impl fmt::Display for ConfigError {
@@ -217,6 +272,10 @@ impl fmt::Display for ConfigError {
             Self::ZeroLimit(name) => write!(f, "{name} must be at least 1"),
             Self::LimitTooLarge(name) => write!(f, "{name} is larger than supported"),
             Self::LimitTooSmall(name) => write!(f, "{name} is too small to be useful"),
+            Self::ZeroDuration(name) => {
+                write!(f, "{name} must be longer than zero (None turns it off)")
+            }
+            Self::DurationTooLong(name) => write!(f, "{name} must be at most a day"),
         }
     }
 }

@@ -114,15 +114,17 @@ pub mod fuzzing;
 pub mod handshake;
 mod mask_source;
 mod message;
+mod time;
 pub mod utf8;
 
 pub use config::Config;
 pub use connection::{
     Accept, Connection, Event, FrameHead, HandshakeResponse, Role, Sender, State,
 };
-pub use error::{ConfigError, ProtocolError, UsageError};
+pub use error::{ConfigError, ProtocolError, Timeout, UsageError};
 pub use handshake::{ClientRequest, HandshakeError, HandshakeRequest, OriginPolicy};
 pub use mask_source::MaskSource;
 #[cfg(feature = "std")]
 pub use mask_source::OsRandom;
 pub use message::{CloseCode, CloseFrame, Message, MessageKind};
+pub use time::Timestamp;

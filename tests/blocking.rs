@@ -9,7 +9,9 @@ use std::sync::mpsc;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use wsmachine::blocking::{Decision, Error, OwnedMessage, WebSocket};
+mod common;
+use common::{Child, example_binary};
+use wsmachine::blocking::{Decision, Error, OwnedMessage, Transport, WebSocket};
 use wsmachine::{ClientRequest, CloseCode, Config, Event, MessageKind, ProtocolError};
 
 /// Every socket gets this read timeout, so a bug fails a test instead of hanging it.
@@ -26,7 +28,8 @@ fn server<T: Send + 'static>(
     let handle = thread::spawn(move || {
         let (stream, _) = listener.accept()?;
         stream.set_read_timeout(Some(TIMEOUT))?;
-        let ws = WebSocket::accept_with(stream, Config::default(), decide)?;
+        let mut ws = WebSocket::accept_with(stream, Config::default(), decide)?;
+        ws.set_read_timeout(Some(TIMEOUT));
         Ok(handler(ws))
     });
     (url, handle)
@@ -39,12 +42,16 @@ fn client(url: &str) -> WebSocket<TcpStream> {
 fn client_request(url: &str, request: &ClientRequest) -> Result<WebSocket<TcpStream>, Error> {
     let stream = TcpStream::connect(url.trim_start_matches("ws://").trim_end_matches("/test"))?;
     stream.set_read_timeout(Some(TIMEOUT))?;
-    WebSocket::connect(stream, request)
+    let mut ws = WebSocket::connect(stream, request)?;
+    ws.set_read_timeout(Some(TIMEOUT));
+    Ok(ws)
 }
 
 /// Echoes every message until the connection ends; returns the close the
 /// peer sent (or the error that ended it).
-fn echo<S: Read + Write>(mut ws: WebSocket<S>) -> Result<Option<(CloseCode, String)>, Error> {
+fn echo<S: Read + Write + Transport>(
+    mut ws: WebSocket<S>,
+) -> Result<Option<(CloseCode, String)>, Error> {
     let mut close = None;
     loop {
         match ws.read_with(|event, sender| match event {
@@ -211,6 +218,15 @@ impl Read for Choppy {
     }
 }
 
+impl Transport for Choppy {
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        self.inner.set_read_timeout(timeout)
+    }
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        self.inner.set_write_timeout(timeout)
+    }
+}
+
 impl Write for Choppy {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         if self.interrupt() {
@@ -270,13 +286,11 @@ fn a_read_timeout_leaves_the_connection_usable() {
         echo(ws)
     });
     let mut ws = client(&url);
-    ws.get_mut()
-        .set_read_timeout(Some(Duration::from_millis(50)))
-        .unwrap();
+    ws.set_read_timeout(Some(Duration::from_millis(50)));
     let error = ws.read().unwrap_err();
     assert!(error.is_timeout(), "{error:?}");
     go_tx.send(()).unwrap();
-    ws.get_mut().set_read_timeout(Some(TIMEOUT)).unwrap();
+    ws.set_read_timeout(Some(TIMEOUT));
     assert_eq!(
         ws.read().unwrap(),
         OwnedMessage::Text("after the timeout".into())
@@ -305,38 +319,6 @@ fn a_rejected_handshake_is_an_error_with_its_status() {
 }
 
 /// Kills the child process when the test ends, pass or fail.
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// `target/<profile>/examples/echo_server`, next to this test's own
-/// `target/<profile>/deps/` directory (cargo builds examples for `cargo test`).
-fn example_binary(name: &str) -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    let path = profile_dir
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    if !path.exists() {
-        let mut build = std::process::Command::new(env!("CARGO"));
-        build.args(["build", "--example", name]);
-        if profile_dir.ends_with("release") {
-            build.arg("--release");
-        }
-        let status = build
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .unwrap();
-        assert!(status.success(), "building the {name} example failed");
-    }
-    path
-}
-
 #[test]
 fn the_echo_server_example_serves_its_page_and_echoes() {
     use std::io::BufRead;

@@ -358,7 +358,7 @@ fn deflate_config() -> impl Strategy<Value = DeflateConfig> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(proptest_config(64, "proptest-regressions/tests/deflate.txt"))]
     /// Round trip of message sequences with every parameter combination and
     /// random chunking: what one side compresses inflates back exactly.
     #[test]

@@ -91,7 +91,7 @@ fn chunking() -> impl Strategy<Value = Chunking> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(proptest_config(256, "proptest-regressions/tests/properties.txt"))]
 
     /// (2) Any sequence of sends arrives as the same messages on the other
     /// side, both directions, under any chunking, with fragments and

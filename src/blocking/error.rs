@@ -7,7 +7,7 @@ use std::io;
 use alloc::vec::Vec;
 
 use crate::handshake::UrlError;
-use crate::{ProtocolError, UsageError};
+use crate::{ProtocolError, Timeout, UsageError};
 
 /// Everything that can go wrong on a [`WebSocket`](super::WebSocket).
 #[derive(Debug)]
@@ -27,6 +27,11 @@ pub enum Error {
     /// forbids (sending after close, a ping over 125 bytes, ...). Nothing was
     /// sent.
     Usage(UsageError),
+    /// One of the connection's timers expired: the handshake took too long,
+    /// a keepalive ping went unanswered by a peer that sent nothing at all,
+    /// or the peer never answered our close frame. The connection is
+    /// closed; drop the stream.
+    Timeout(Timeout),
     /// The connection is closed: the close handshake completed normally (the
     /// peer's close frame was delivered by an earlier read), or an earlier
     /// error ended it. Nothing more will arrive.
@@ -66,6 +71,7 @@ impl Error {
     pub fn close_code(&self) -> Option<crate::CloseCode> {
         match self {
             Self::Protocol(e) => Some(e.close_code()),
+            Self::Timeout(t) => Some(t.close_code()),
             _ => None,
         }
     }
@@ -77,6 +83,7 @@ impl fmt::Display for Error {
             Self::Io(e) => write!(f, "I/O error: {e}"),
             Self::Protocol(e) => write!(f, "protocol error: {e}"),
             Self::Usage(e) => write!(f, "usage error: {e}"),
+            Self::Timeout(t) => write!(f, "timeout: {t}"),
             Self::Closed => f.write_str("the WebSocket connection is closed"),
             Self::Rejected { status, .. } => {
                 write!(f, "handshake rejected with HTTP status {status}")
@@ -96,6 +103,7 @@ impl core::error::Error for Error {
             Self::Io(e) => Some(e),
             Self::Protocol(e) => Some(e),
             Self::Usage(e) => Some(e),
+            Self::Timeout(t) => Some(t),
             Self::Url(e) => Some(e),
             _ => None,
         }

@@ -5,10 +5,11 @@ use alloc::borrow::ToOwned;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::time::Duration;
 use std::io::{self, Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpStream, ToSocketAddrs};
 
-use super::{Error, WebSocket};
+use super::{Error, Transport, WebSocket, lingering_close};
 use crate::handshake::{HandshakeError, WsUrl};
 use crate::{
     Accept, ClientRequest, Config, Connection, Event, HandshakeRequest, OsRandom, ProtocolError,
@@ -80,7 +81,7 @@ impl Decision {
     }
 }
 
-impl<S: Read + Write> WebSocket<S> {
+impl<S: Read + Write + Transport> WebSocket<S> {
     /// Runs the server side of the opening handshake with the default
     /// [`Config`] and accepts every valid request.
     ///
@@ -140,8 +141,11 @@ impl<S: Read + Write> WebSocket<S> {
                 }
                 Ok(_) => {}
                 Err(error) => {
-                    // The error response (400, 403, 426, ...) is queued.
-                    let _ = self.flush();
+                    // The error response (400, 403, 426, 431, ...) is queued:
+                    // write it, then close so that it reaches the client.
+                    if self.flush().is_ok() {
+                        lingering_close(self.stream);
+                    }
                     return Err(error.into());
                 }
             }
@@ -181,6 +185,7 @@ impl<S: Read + Write> WebSocket<S> {
                     .collect();
                 self.conn.reject(status, &headers, &body)?;
                 self.flush()?;
+                lingering_close(self.stream);
                 Err(Error::Rejected { status, body })
             }
         }
@@ -249,16 +254,9 @@ impl<S: Read + Write> WebSocket<S> {
             return Err(Error::Protocol(ProtocolError::AbnormalClosure));
         }
         self.flush()?;
-        let buf = self.conn.read_buf(HANDSHAKE_CHUNK);
-        match self.stream.read(buf) {
-            Ok(0) => {
-                *eof = true;
-                self.conn.receive_eof();
-            }
-            Ok(n) => self.conn.filled(n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(Error::Io(e)),
-        }
+        // Bounded by the open timeout: a stalled handshake ends in
+        // Error::Timeout(Timeout::Opening).
+        *eof = self.fill(HANDSHAKE_CHUNK, None)?;
         Ok(())
     }
 }
@@ -271,13 +269,62 @@ impl<S: Read + Write> WebSocket<S> {
 /// use [`WebSocket::connect_url`]), [`Error::Url`], or as
 /// [`WebSocket::connect`].
 pub fn connect(url: &str) -> Result<WebSocket<TcpStream>, Error> {
+    connect_with_config(url, Config::default())
+}
+
+/// [`connect`] with a [`Config`] (timers, limits, compression). The TCP
+/// connect and the handshake are each bounded by the config's open timeout.
+///
+/// # Errors
+///
+/// As [`connect`]; [`Error::Timeout`] when the open timeout passes.
+pub fn connect_with_config(url: &str, config: Config) -> Result<WebSocket<TcpStream>, Error> {
+    connect_request(url, &ClientRequest::from_url(url)?, config)
+}
+
+/// [`connect_with_config`] with a request of your own for the handshake
+/// (subprotocols, `Origin`, headers: see [`ClientRequest`]), sent to the
+/// host and port of `url`.
+///
+/// # Errors
+///
+/// As [`connect_with_config`].
+pub fn connect_request(
+    url: &str,
+    request: &ClientRequest,
+    config: Config,
+) -> Result<WebSocket<TcpStream>, Error> {
     let parsed = WsUrl::parse(url)?;
     if parsed.secure {
         return Err(Error::TlsRequired);
     }
-    let stream = TcpStream::connect((parsed.host.as_str(), parsed.port))?;
+    let stream = connect_tcp(&parsed.host, parsed.port, config.open_timeout())?;
     stream.set_nodelay(true)?;
-    WebSocket::connect(stream, &ClientRequest::from_url(url)?)
+    WebSocket::connect_with(stream, request, config)
+}
+
+/// Tries each address of `host` in turn, each bounded by `timeout`.
+fn connect_tcp(host: &str, port: u16, timeout: Option<Duration>) -> Result<TcpStream, Error> {
+    let mut last = None;
+    for addr in (host, port).to_socket_addrs()? {
+        let attempt = match timeout {
+            Some(timeout) => TcpStream::connect_timeout(&addr, timeout),
+            None => TcpStream::connect(addr),
+        };
+        match attempt {
+            Ok(stream) => return Ok(stream),
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                last = Some(Error::Timeout(crate::Timeout::Opening));
+            }
+            Err(e) => last = Some(Error::Io(e)),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        Error::Io(io::Error::new(
+            io::ErrorKind::NotFound,
+            "the host name resolved to no address",
+        ))
+    }))
 }
 
 /// The head of an HTTP request read by [`read_request_head`], for a server
@@ -315,9 +362,63 @@ impl RequestHead {
     }
 }
 
+/// [`read_request_head`] within one deadline: the whole head must arrive
+/// within `timeout` (typically [`Config::open_timeout`]), however slowly
+/// it trickles in. A per-read timeout alone would let a client that sends a
+/// byte every few seconds hold the connection for as long as it likes.
+///
+/// # Errors
+///
+/// As [`read_request_head`], and [`Error::Timeout`] with
+/// [`Timeout::Opening`](crate::Timeout::Opening) when the deadline passes.
+pub fn read_request_head_within<S: Read + Transport>(
+    stream: &mut S,
+    max_bytes: usize,
+    timeout: Option<Duration>,
+) -> Result<RequestHead, Error> {
+    let Some(timeout) = timeout else {
+        stream.set_read_timeout(None)?;
+        return read_request_head(stream, max_bytes);
+    };
+    let deadline = std::time::Instant::now() + timeout;
+    let mut timed = Deadline { stream, deadline };
+    match read_request_head(&mut timed, max_bytes) {
+        Err(Error::Io(e))
+            if matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ) =>
+        {
+            Err(Error::Timeout(crate::Timeout::Opening))
+        }
+        result => result,
+    }
+}
+
+/// A reader whose every read is bounded by what is left until `deadline`.
+struct Deadline<'a, S> {
+    stream: &'a mut S,
+    deadline: std::time::Instant,
+}
+
+impl<S: Read + Transport> Read for Deadline<'_, S> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self
+            .deadline
+            .saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        self.stream
+            .set_read_timeout(Some(left.max(Duration::from_millis(1))))?;
+        self.stream.read(buf)
+    }
+}
+
 /// Reads an HTTP request head (up to the blank line) from `stream`, reading
 /// at most `max_bytes`. Bytes read past the head are kept for
-/// [`WebSocket::accept_head`].
+/// [`WebSocket::accept_head`]. See [`read_request_head_within`] for a
+/// deadline on the whole head.
 ///
 /// # Errors
 ///
@@ -385,6 +486,9 @@ pub fn respond<S: Write>(
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        426 => "Upgrade Required",
+        431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         _ => "",
     };

@@ -5,8 +5,16 @@
 //! connection's output back, and hands out messages, either owned
 //! ([`WebSocket::read`]) or borrowed straight from the input buffer
 //! ([`WebSocket::read_with`]). Partial writes, `Interrupted` and end of stream
-//! are handled; a read or write timeout set on a `TcpStream` comes back as
-//! [`Error::Io`] and leaves the connection usable.
+//! are handled.
+//!
+//! Time: the connection's timers (keepalive ping, dead peer, open and close
+//! timeouts; [`Config`](crate::Config), Python websockets' 20/20/10/10 s by
+//! default) run on the stream's read timeout, set to the next deadline before
+//! each blocking read ([`Transport`]). An expiry comes back as
+//! [`Error::Timeout`]. A bound of your own on one [`WebSocket::read`] is
+//! [`WebSocket::set_read_timeout`] (an [`Error::Io`] timeout that leaves the
+//! connection usable); writes that make no progress for
+//! [`WebSocket::set_write_timeout`] (10 s by default) fail likewise.
 //!
 //! ```no_run
 //! use wsmachine::blocking::{self, OwnedMessage};
@@ -32,16 +40,32 @@
 
 mod error;
 mod handshake;
+mod transport;
 
 use alloc::borrow::ToOwned;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::time::Duration;
 use std::io::{self, Read, Write};
+use std::time::Instant;
 
-use crate::{CloseCode, Connection, Event, Message, MessageKind, Role, Sender, State};
+use crate::{CloseCode, Connection, Event, Message, MessageKind, Role, Sender, State, Timestamp};
 
 pub use error::Error;
-pub use handshake::{Decision, RequestHead, connect, read_request_head, respond};
+pub use handshake::{
+    Decision, RequestHead, connect, connect_request, connect_with_config, read_request_head,
+    read_request_head_within, respond,
+};
+use transport::Applied;
+pub use transport::{LINGER_BYTES, LINGER_TIME, LINGER_TIMEOUT, Transport, lingering_close};
+
+/// How long a write may make no progress before it fails (gorilla's
+/// `writeWait`): a peer that stops reading cannot hold a writer forever.
+pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long the close frame owed to a dead peer may take to write: it is a
+/// courtesy, and the peer is most likely gone.
+const PARTING_WRITE_TIMEOUT: Duration = Duration::from_millis(100);
 
 /// Bytes asked of the connection's input buffer for each read.
 const READ_CHUNK: usize = 64 * 1024;
@@ -98,19 +122,49 @@ pub struct WebSocket<S> {
     stream: S,
     conn: Connection,
     protocol: Option<String>,
+    /// The connection's clock starts here.
+    epoch: Instant,
+    /// The caller's bound on one `read` (not the engine's timers).
+    read_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
+    applied: Applied,
 }
 
-impl<S: Read + Write> WebSocket<S> {
+impl<S: Read + Write + Transport> WebSocket<S> {
     /// Wraps a stream whose opening handshake is already done (or that
     /// needs none) around an open connection, such as
     /// [`Connection::open_server`]. Any output the connection holds is
-    /// written by the first call that writes.
-    pub fn from_connection(stream: S, conn: Connection) -> Self {
+    /// written by the first call that writes. The connection's clock starts
+    /// now.
+    pub fn from_connection(stream: S, mut conn: Connection) -> Self {
+        // Nothing expires at the epoch.
+        let _ = conn.handle_timeout(Timestamp::ZERO);
         Self {
             stream,
             conn,
             protocol: None,
+            epoch: Instant::now(),
+            read_timeout: None,
+            write_timeout: Some(DEFAULT_WRITE_TIMEOUT),
+            applied: Applied::default(),
         }
+    }
+
+    /// Bounds each [`read`](Self::read) (and [`read_with`](Self::read_with))
+    /// call: after `timeout` with no event it returns an [`Error::Io`]
+    /// timeout and the connection stays usable. `None` (the default) waits
+    /// for the connection's own timers. Set it here, not on the stream: the
+    /// adapter sets the stream's read timeout before every read.
+    pub fn set_read_timeout(&mut self, timeout: Option<Duration>) {
+        self.read_timeout = timeout;
+    }
+
+    /// Bounds each write to the stream: one that makes no progress for
+    /// `timeout` fails with an [`Error::Io`] timeout, and what was not
+    /// written stays queued. Default [`DEFAULT_WRITE_TIMEOUT`]; `None`
+    /// waits forever.
+    pub fn set_write_timeout(&mut self, timeout: Option<Duration>) {
+        self.write_timeout = timeout;
     }
 
     /// The next message or control frame, copied out of the connection.
@@ -156,6 +210,7 @@ impl<S: Read + Write> WebSocket<S> {
         &mut self,
         f: impl FnOnce(Event<'_>, &mut Sender) -> R,
     ) -> Result<R, Error> {
+        let started = Instant::now();
         loop {
             match self.conn.next_event_with_sender() {
                 Ok(Some((event, sender))) => {
@@ -182,20 +237,78 @@ impl<S: Read + Write> WebSocket<S> {
                 return Err(Error::Closed);
             }
             self.flush()?;
-            self.fill()?;
+            self.fill(READ_CHUNK, Some(started))?;
         }
     }
 
-    /// One read from the stream into the connection's input buffer.
-    fn fill(&mut self) -> Result<(), Error> {
-        let buf = self.conn.read_buf(READ_CHUNK);
+    /// One blocking read into the connection's input buffer, bounded by
+    /// the connection's next deadline and the caller's read timeout (counted
+    /// from `started`); fires the timers that are due. True at end of stream.
+    fn fill(&mut self, chunk: usize, started: Option<Instant>) -> Result<bool, Error> {
+        let now = Instant::now();
+        let engine_wait = match self.conn.poll_timeout() {
+            Some(deadline) => {
+                let wait = deadline - self.timestamp(now);
+                if wait.is_zero() {
+                    self.tick(now)?;
+                    return Ok(false);
+                }
+                Some(wait)
+            }
+            None => None,
+        };
+        let caller_wait = match (self.read_timeout, started) {
+            (Some(limit), Some(started)) => {
+                let left = limit.saturating_sub(now - started);
+                if left.is_zero() {
+                    return Err(Error::Io(io::ErrorKind::TimedOut.into()));
+                }
+                Some(left)
+            }
+            _ => None,
+        };
+        let wait = match (engine_wait, caller_wait) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.applied.read(&mut self.stream, wait)?;
+        let buf = self.conn.read_buf(chunk);
         match self.stream.read(buf) {
-            Ok(0) => self.conn.receive_eof(),
-            Ok(n) => self.conn.filled(n),
+            Ok(0) => {
+                self.conn.receive_eof();
+                return Ok(true);
+            }
+            Ok(n) => {
+                self.conn.filled(n);
+                // The time of the read: keeps keepalive and latency exact.
+                self.tick(Instant::now())?;
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if is_timeout(&e) => {
+                // The engine's deadline (handled on the next turn) or the
+                // caller's (reported by the check above on the next turn).
+            }
             Err(e) => return Err(Error::Io(e)),
         }
-        Ok(())
+        Ok(false)
+    }
+
+    /// Gives the connection the time; an expiry is the caller's error.
+    fn tick(&mut self, now: Instant) -> Result<(), Error> {
+        match self.conn.handle_timeout(self.timestamp(now)) {
+            Ok(()) => Ok(()),
+            Err(timeout) => {
+                if self.conn.wants_write() {
+                    // The 1011 owed to a dead peer: a courtesy, briefly.
+                    let _ = self.flush_within(Some(PARTING_WRITE_TIMEOUT));
+                }
+                Err(Error::Timeout(timeout))
+            }
+        }
+    }
+
+    fn timestamp(&self, now: Instant) -> Timestamp {
+        Timestamp::since(self.epoch, now)
     }
 
     /// Sends a text message and flushes.
@@ -269,7 +382,9 @@ impl<S: Read + Write> WebSocket<S> {
     /// Starts the closing handshake and flushes. Keep calling
     /// [`read`](Self::read) until it returns the peer's
     /// [`OwnedMessage::Close`] and then [`Error::Closed`]; messages the peer
-    /// sent meanwhile arrive first.
+    /// sent meanwhile arrive first. A peer that never answers ends it with
+    /// [`Error::Timeout`] ([`Timeout::Closing`](crate::Timeout::Closing))
+    /// after [`Config::close_timeout`](crate::Config::close_timeout).
     ///
     /// # Errors
     ///
@@ -286,6 +401,14 @@ impl<S: Read + Write> WebSocket<S> {
     ///
     /// [`Error::Io`]: what was not written stays queued for the next call.
     pub fn flush(&mut self) -> Result<(), Error> {
+        self.flush_within(self.write_timeout)
+    }
+
+    fn flush_within(&mut self, write_timeout: Option<Duration>) -> Result<(), Error> {
+        if !self.conn.wants_write() {
+            return Ok(());
+        }
+        self.applied.write(&mut self.stream, write_timeout)?;
         let mut wrote = false;
         while self.conn.wants_write() {
             match self.stream.write(self.conn.pending_output()) {
@@ -310,14 +433,22 @@ impl<S: Read + Write> WebSocket<S> {
     }
 }
 
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
 impl<S> WebSocket<S> {
     /// The stream.
     pub fn get_ref(&self) -> &S {
         &self.stream
     }
 
-    /// The stream, mutably (to set timeouts, for instance). Reading from or
-    /// writing to it directly corrupts the WebSocket stream.
+    /// The stream, mutably. Reading from or writing to it directly corrupts
+    /// the WebSocket stream, and its read and write timeouts are the
+    /// adapter's (see [`set_read_timeout`](WebSocket::set_read_timeout)).
     pub fn get_mut(&mut self) -> &mut S {
         &mut self.stream
     }

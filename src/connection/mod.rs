@@ -3,6 +3,7 @@
 mod opening;
 mod reader;
 mod sender;
+mod timers;
 
 use alloc::boxed::Box;
 
@@ -12,12 +13,14 @@ use reader::{RawEvent, Reader};
 pub use sender::{FrameHead, Sender};
 
 use crate::config::Config;
-use crate::error::{ProtocolError, UsageError};
+use crate::error::{ProtocolError, Timeout, UsageError};
 use crate::handshake::{
     ClientRequest, HandshakeRequest, RequestParser, ResponseParser, generate_key,
 };
 use crate::mask_source::MaskSource;
 use crate::message::{CloseCode, CloseFrame, Message, MessageKind};
+use crate::time::Timestamp;
+use timers::{Action, Timers};
 
 /// Which end of the connection this is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -90,13 +93,17 @@ pub enum Event<'a> {
 ///   [`send_binary`](Connection::send_binary), [`send_ping`](Connection::send_ping),
 ///   [`close`](Connection::close), ...;
 /// - **output**: [`pending_output`](Connection::pending_output), then
-///   [`advance_output`](Connection::advance_output) with what was written.
+///   [`advance_output`](Connection::advance_output) with what was written;
+/// - **time**: [`poll_timeout`](Connection::poll_timeout) for the next
+///   deadline, [`handle_timeout`](Connection::handle_timeout) when it passes
+///   (and, for exact keepalive, after every read).
 pub struct Connection {
     role: Role,
     config: Config,
     reader: Reader,
     sender: Sender,
     opening: Opening,
+    timers: Timers,
     /// The 101 arrived and [`Event::Connected`] has not been reported yet.
     announce_connected: bool,
     #[cfg(feature = "deflate")]
@@ -209,6 +216,7 @@ impl Connection {
             reader: Reader::default(),
             sender: Sender::new(role, masks, open),
             opening: Opening::Done,
+            timers: Timers::default(),
             announce_connected: false,
             #[cfg(feature = "deflate")]
             deflate_params: None,
@@ -264,7 +272,8 @@ impl Connection {
     /// is held. Bytes after the peer's close frame are ignored.
     #[inline]
     pub fn receive(&mut self, data: &[u8]) {
-        if !self.is_closed() {
+        if !self.is_closed() && !data.is_empty() {
+            self.timers.heard();
             self.reader.receive(data);
         }
     }
@@ -285,7 +294,8 @@ impl Connection {
     /// Marks `n` bytes of [`read_buf`](Self::read_buf) as received.
     #[inline]
     pub fn filled(&mut self, n: usize) {
-        if !self.is_closed() {
+        if !self.is_closed() && n > 0 {
+            self.timers.heard();
             self.reader.filled(n);
         }
     }
@@ -369,7 +379,10 @@ impl Connection {
             RawEvent::Single(kind, range) => message(kind, &reader.buf[range]),
             RawEvent::Assembled(kind) => message(kind, &reader.assembly),
             RawEvent::Ping(range) => Ok(Event::Ping(&reader.buf[range])),
-            RawEvent::Pong(range) => Ok(Event::Pong(&reader.buf[range])),
+            RawEvent::Pong(range) => {
+                self.timers.on_pong(&reader.buf[range.clone()]);
+                Ok(Event::Pong(&reader.buf[range]))
+            }
             RawEvent::Close(code, range) => Ok(Event::Close(CloseFrame {
                 code,
                 // Checked by the reader already.
@@ -383,6 +396,82 @@ impl Connection {
                 Err(error)
             }
         }
+    }
+
+    // ---- time ----
+
+    /// When the connection next needs [`handle_timeout`](Self::handle_timeout):
+    /// the earliest deadline of its timers ([`Config::ping_interval`],
+    /// [`Config::ping_timeout`], [`Config::open_timeout`],
+    /// [`Config::close_timeout`]), or `None` when no timer is running.
+    ///
+    /// A deadline at or before the time you last gave (for instance
+    /// [`Timestamp::ZERO`] before the clock started, or right after
+    /// [`close`](Self::close)) asks for `handle_timeout` at once: that call
+    /// starts the timer. Ask again after every call on the connection; it is
+    /// cheap (no allocation, no scan).
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use wsmachine::{Config, Connection, Timeout, Timestamp};
+    /// let config = Config::default().with_ping_interval(Duration::from_secs(20))?;
+    /// let mut server = Connection::open_server(config);
+    /// assert_eq!(server.poll_timeout(), Some(Timestamp::ZERO)); // start the clock
+    /// server.handle_timeout(Timestamp::from_millis(5))?;
+    /// let ping_at = server.poll_timeout().unwrap();
+    /// assert_eq!(ping_at, Timestamp::from_millis(20_005));
+    /// server.handle_timeout(ping_at)?;                 // 20 s of silence
+    /// assert_eq!(server.pending_output()[0], 0x89);     // a ping is queued
+    /// let dead_at = server.poll_timeout().unwrap();     // 20 s more for any reply
+    /// assert_eq!(server.handle_timeout(dead_at), Err(Timeout::DeadPeer));
+    /// assert!(server.is_closed());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[inline]
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        self.timers.deadline(self.state(), self.config.timeouts())
+    }
+
+    /// Tells the connection the time (`now`, on the same monotonic clock for
+    /// every call) and fires what has expired: sends a keepalive ping, or
+    /// fails the connection with the [`Timeout`] that fired. Each expiry is
+    /// returned once; afterwards the connection is closed. Early, late or
+    /// repeated calls are harmless; a `now` earlier than a previous one
+    /// counts as that previous one.
+    ///
+    /// The first call starts the clock (the open timeout counts from it):
+    /// make it right after creating the connection. Calling it after every
+    /// read as well, before [`next_event`](Self::next_event), keeps
+    /// keepalive exact and gives [`latency`](Self::latency) to the read;
+    /// calling it only at [`poll_timeout`](Self::poll_timeout) deadlines
+    /// can delay a keepalive ping by up to one interval, never fail a live peer.
+    ///
+    /// After an error, drop the transport at once (see [`Timeout`]).
+    pub fn handle_timeout(&mut self, now: Timestamp) -> Result<(), Timeout> {
+        let state = self.state();
+        if state == State::Closed {
+            return Ok(());
+        }
+        match self.timers.on_time(now, state, self.config.timeouts()) {
+            Action::Nothing => Ok(()),
+            Action::Ping(payload) => {
+                // In the open state a ping cannot be refused.
+                let _ = self.sender.send_ping(&payload);
+                Ok(())
+            }
+            Action::Expire(timeout) => {
+                self.sender.expire(timeout);
+                Err(timeout)
+            }
+        }
+    }
+
+    /// The round-trip time last measured by a keepalive ping and its pong,
+    /// to the precision of the times given to
+    /// [`handle_timeout`](Self::handle_timeout) (Python websockets calls it
+    /// `latency`). `None` until a keepalive pong has arrived.
+    pub fn latency(&self) -> Option<core::time::Duration> {
+        self.timers.latency()
     }
 
     // ---- commands ----

@@ -463,6 +463,16 @@ impl Sender {
         self.failed = true;
     }
 
+    /// A timer expired: a dead peer gets the close frame Python websockets
+    /// sends it (1011); an unfinished handshake and an unanswered close get
+    /// nothing more. Either way the connection is over.
+    pub(super) fn expire(&mut self, timeout: crate::error::Timeout) {
+        if timeout == crate::error::Timeout::DeadPeer && self.open && !self.close_sent {
+            self.write_close(Some(CloseCode::INTERNAL_ERROR), b"keepalive ping timeout");
+        }
+        self.failed = true;
+    }
+
     pub(super) fn memory_usage(&self) -> usize {
         #[cfg(feature = "deflate")]
         return self.out.capacity()

@@ -206,3 +206,82 @@ pub fn close_code_of(frame: &(u8, Vec<u8>)) -> Option<u16> {
     assert_eq!(frame.0, 0x88, "not a close frame: {frame:x?}");
     (frame.1.len() >= 2).then(|| u16::from_be_bytes([frame.1[0], frame.1[1]]))
 }
+
+/// A proptest configuration that keeps failure seeds in the top-level
+/// `proptest-regressions/` folder (the design's layout) instead of beside
+/// the test sources. `file` is relative to the package root, where
+/// `cargo test` runs.
+pub fn proptest_config(cases: u32, file: &'static str) -> proptest::test_runner::Config {
+    proptest::test_runner::Config {
+        cases,
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::Direct(file),
+        )),
+        ..proptest::test_runner::Config::default()
+    }
+}
+
+/// A child process killed and reaped when dropped, so a failing test leaves
+/// no server behind.
+pub struct Child(pub std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The path of an example binary of this build (`cargo test` builds the
+/// examples; built here if it is missing).
+pub fn example_binary(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
+    let path = profile_dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    if !path.exists() {
+        let mut build = std::process::Command::new(env!("CARGO"));
+        build.args(["build", "--example", name]);
+        if profile_dir.ends_with("release") {
+            build.arg("--release");
+        }
+        let status = build
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .unwrap();
+        assert!(status.success(), "building the {name} example failed");
+    }
+    path
+}
+
+/// Starts an example server on a free port with `args`; returns it and its
+/// address (from its `listening on http://ADDR` first line). Its stderr goes
+/// to the returned reader.
+pub fn spawn_server(
+    name: &str,
+    args: &[&str],
+) -> (Child, String, std::io::BufReader<std::process::ChildStderr>) {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let child = Command::new(example_binary(name))
+        .arg("127.0.0.1:0")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = Child(child);
+    let mut first = String::new();
+    std::io::BufReader::new(child.0.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let addr = first
+        .trim()
+        .strip_prefix("listening on http://")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+        .to_owned();
+    let stderr = std::io::BufReader::new(child.0.stderr.take().unwrap());
+    (child, addr, stderr)
+}

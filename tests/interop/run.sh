@@ -2,7 +2,7 @@
 # Interop: real WebSocket peers against the examples, over loopback, with
 # permessage-deflate (RFC 7692) on.
 #
-#   tests/interop/run.sh
+#   tests/interop/run.sh [all|go]     (go: only the Go peers, tests/interop/go.sh)
 #
 # Installs what it needs through scripts/install-*.sh (idempotent), builds the
 # examples in release WITH `--features deflate` (each must say
@@ -39,6 +39,9 @@
 #     permessage-deflate; text, non-ASCII, JSON-like, binary, 1 MiB echoes;
 #     close 1000) and two chat_server pages (short and long messages, each sees
 #     the other's). Tap: RSV1 both ways (text and binary for echo, text for chat).
+#   - Go: gorilla/websocket and golang.org/x/net/websocket clients against
+#     echo_server, event_loop and chat_server, echo_client against their
+#     servers, compression both ways with gorilla: see tests/interop/go.sh.
 # The tap's frame parser is first checked against frames cut into reads of
 # every size (`wire_tap.py selftest`).
 # Every process runs under `timeout` and is killed by the EXIT trap; ports are
@@ -47,6 +50,11 @@
 # fixed sleep. Exits non-zero on any failure. Versions, tap reports and
 # screenshots go to tests/interop/out/.
 set -euo pipefail
+part=${1:-all}
+case $part in
+    all | go) ;;
+    *) echo "usage: tests/interop/run.sh [all|go]" >&2; exit 2 ;;
+esac
 cd "$(dirname "$0")/../.."
 root=$PWD
 here=$root/tests/interop
@@ -67,14 +75,16 @@ IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-2000}
 SERVER_TIMEOUT=${SERVER_TIMEOUT:-600} # upper bound on any server's or tap's life
 
 step "install (idempotent)"
-for script in install-interop-python install-interop-node install-chromium install-nginx; do
+installs=(install-interop-python install-interop-go)
+[ "$part" = all ] && installs+=(install-interop-node install-chromium install-nginx)
+for script in "${installs[@]}"; do
     timeout 900 "$root/scripts/$script.sh"
 done
 py=$here/.venv/bin/python
 nginx=$(command -v nginx || echo /usr/sbin/nginx)
 
 step "build the examples (release, --features deflate)"
-examples=(event_loop)
+examples=(event_loop echo_client)
 for name in echo_server chat_server; do
     if [ -f "examples/$name.rs" ]; then
         examples+=("$name")
@@ -151,16 +161,24 @@ closes_logged() {
 
 {
     echo "python: $("$py" --version 2>&1)"
-    echo "websockets: $("$py" -c 'import websockets; print(websockets.__version__)')"
-    echo "chromium: $(timeout 60 /usr/bin/chromium --version 2>/dev/null)"
-    echo "playwright-core: $(node -p 'require("./tests/interop/node_modules/playwright-core/package.json").version')"
-    echo "node: $(node --version)"
-    echo "nginx: $("$nginx" -v 2>&1 | sed 's/^nginx version: //')"
+    if [ "$part" = all ]; then # the peers the Go part does not use
+        echo "websockets: $("$py" -c 'import websockets; print(websockets.__version__)')"
+        echo "chromium: $(timeout 60 /usr/bin/chromium --version 2>/dev/null)"
+        echo "playwright-core: $(node -p 'require("./tests/interop/node_modules/playwright-core/package.json").version')"
+        echo "node: $(node --version)"
+        echo "nginx: $("$nginx" -v 2>&1 | sed 's/^nginx version: //')"
+    fi
     echo "examples: cargo build --release --features deflate ($(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
 } | tee "$out/versions.txt"
 
 step "wire tap self-test (frame parser vs reads cut anywhere)"
 timeout 60 "$py" "$here/wire_tap.py" selftest
+
+if [ "$part" = go ]; then
+    . "$here/go.sh"
+    printf '\ninterop (Go part) passed in %ss (versions in %s)\n' "$((SECONDS - started))" "$out/versions.txt"
+    exit 0
+fi
 
 step "Python websockets -> wire tap -> event_loop (with and without compression)"
 start event_loop
@@ -253,6 +271,8 @@ done
 if [[ " ${examples[*]} " == *" chat_server "* ]]; then
     tap_check chromium-chat --need text
 fi
+
+. "$here/go.sh"
 
 printf '\ninterop passed in %ss (versions in %s, tap reports in %s)\n' \
     "$((SECONDS - started))" "$out/versions.txt" "$out/tap-*.json"

@@ -1,7 +1,7 @@
 """A TCP relay on 127.0.0.1 that watches the WebSocket frames it forwards.
 
     python wire_tap.py relay --upstream 127.0.0.1:PORT --report FILE [--max-seconds N]
-    python wire_tap.py check FILE [--label NAME] [--need text,binary] [--plain N]
+    python wire_tap.py check FILE [--label NAME] [--need text,binary] [--plain N] [--fragmented]
     python wire_tap.py selftest
 
 relay: listens on 127.0.0.1:0 and prints `listening on http://127.0.0.1:PORT`
@@ -29,7 +29,9 @@ check: reads a report and exits non-zero unless
     (default: text and binary) in BOTH directions;
   - at least --plain connections offered no compression, and none of them had
     an extension accepted or a single RSV1 frame;
-  - no RSV1 on any control or continuation frame, no violation at all.
+  - no RSV1 on any control or continuation frame, no violation at all;
+  - with --fragmented: client->server continuation frames on the compressed
+    connections, and on the uncompressed ones when --plain asks for some.
 It prints one summary line with the counts.
 
 selftest: feeds the parser a handshake and frames it builds itself (masked
@@ -398,6 +400,10 @@ def check(args):
             rsv1 = sum(n["rsv1"] for n in c[side]["frames"].values())
             if rsv1:
                 problems.append(f"connection {c['id']} offered nothing but {side} had {rsv1} RSV1 frame(s)")
+    if args.fragmented:
+        for group, name in ((deflate, "compressed"), (plain if args.plain else [], "uncompressed")):
+            if group and frame_counts(group, "c2s").get("continuation", {}).get("frames", 0) == 0:
+                problems.append(f"client->server: no continuation frame on the {name} connection(s)")
     lines = []
     for side, arrow in (("c2s", "client->server"), ("s2c", "server->client")):
         counts = frame_counts(deflate, side)
@@ -522,6 +528,7 @@ def main():
     c.add_argument("--label")
     c.add_argument("--need", default="text,binary")
     c.add_argument("--plain", type=int, default=0)
+    c.add_argument("--fragmented", action="store_true")
     commands.add_parser("selftest")
     args = parser.parse_args()
     if args.command == "relay":
