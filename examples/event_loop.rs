@@ -23,6 +23,8 @@
 //! Fairness: at most `READS_PER_TURN` reads per client per turn; a client
 //! with input left is queued again behind the others. Backpressure: no reads
 //! from a peer while `OUTPUT_HIGH_WATER` bytes of output wait for it. Memory:
+//! a client that goes idle gives its drained buffers back
+//! (`Connection::release_idle_buffers`);
 //! one shared read buffer; an idle client holds its socket and a `Connection`
 //! whose buffers the engine allocates only as messages need them.
 //!
@@ -344,7 +346,14 @@ fn serve(mut listener: TcpListener, config: &Config) -> io::Result<()> {
             };
             match drive(client, &mut scratch, &config, now) {
                 Ok(Step::Again) => queue.push_back(token),
-                Ok(Step::Idle) => client.queued = false,
+                Ok(Step::Idle) => {
+                    client.queued = false;
+                    // Nothing to read or write now: an idle connection keeps
+                    // no drained buffers (its next message allocates again).
+                    if let Phase::Ws(conn) = &mut client.phase {
+                        conn.release_idle_buffers();
+                    }
+                }
                 Ok(Step::Done) | Err(_) => {
                     if let Some(mut client) = clients.remove(&token) {
                         let _ = poll.registry().deregister(&mut client.stream);

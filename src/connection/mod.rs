@@ -258,6 +258,32 @@ impl Connection {
         self.reader.memory_usage() + self.sender.memory_usage() + inflater
     }
 
+    /// Frees the input, reassembly and output buffers where they hold
+    /// nothing (no unconsumed input, no frame or fragmented message in
+    /// progress, no unwritten output).
+    ///
+    /// The engine keeps drained buffers of up to 64 KiB for the next message,
+    /// which costs a server holding many idle connections a few hundred bytes
+    /// to kilobytes each. Calling this when a connection goes idle trades an
+    /// allocation on its next message for that memory meanwhile; what is
+    /// still pending is kept, so it is safe to call at any time.
+    ///
+    /// ```
+    /// use wsmachine::{Config, Connection};
+    /// let mut ws = Connection::open_server(Config::default());
+    /// ws.send_text("hello").unwrap();
+    /// ws.release_idle_buffers(); // the unwritten frame stays
+    /// assert!(ws.memory_usage() > 0);
+    /// let n = ws.pending_output().len();
+    /// ws.advance_output(n);
+    /// ws.release_idle_buffers();
+    /// assert_eq!(ws.memory_usage(), 0);
+    /// ```
+    pub fn release_idle_buffers(&mut self) {
+        self.reader.release_if_drained();
+        self.sender.release_if_drained();
+    }
+
     /// Whether the connection is closed (see [`State::Closed`]).
     pub fn is_closed(&self) -> bool {
         self.sender.is_closed()

@@ -473,6 +473,19 @@ impl Sender {
         self.failed = true;
     }
 
+    /// Frees the output buffer (and the compression scratch) if nothing
+    /// waits to be written.
+    pub(super) fn release_if_drained(&mut self) {
+        if self.out_start == self.out.len() {
+            self.out = Vec::new();
+            self.out_start = 0;
+        }
+        #[cfg(feature = "deflate")]
+        {
+            self.scratch = Vec::new();
+        }
+    }
+
     pub(super) fn memory_usage(&self) -> usize {
         #[cfg(feature = "deflate")]
         return self.out.capacity()
