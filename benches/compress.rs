@@ -12,7 +12,7 @@
 mod common;
 
 use common::{Rng, compare, quick, runs};
-use wsmachine::deflate::DeflateConfig;
+use wsmachine::deflate::{Compressor, CompressorMemory, DeflateConfig, Direction};
 use wsmachine::{Accept, ClientRequest, Config, Connection, Event};
 
 /// A deterministic key source, so every run produces the same bytes.
@@ -62,14 +62,28 @@ fn json(rng: &mut Rng, size: usize) -> String {
 }
 
 fn config(level: u8) -> Config {
-    Config::default().with_deflate(DeflateConfig::default().with_level(level).expect("valid"))
+    config_with(level, CompressorMemory::Default)
+}
+
+fn config_with(level: u8, memory: CompressorMemory) -> Config {
+    Config::default().with_deflate(
+        DeflateConfig::default()
+            .with_level(level)
+            .expect("valid")
+            .with_memory(memory),
+    )
 }
 
 /// The client's handshake request and the wire bytes of `messages`, as the
 /// client compressed and framed them.
 fn client_wire(level: u8, messages: &[String], wire: &mut Vec<u8>) -> Vec<u8> {
+    client_wire_with(config(level), messages, wire)
+}
+
+fn client_wire_with(client_config: Config, messages: &[String], wire: &mut Vec<u8>) -> Vec<u8> {
+    let level = client_config.deflate().level();
     let request = ClientRequest::new("127.0.0.1:1", "/");
-    let mut client = Connection::client(&request, config(level), masks()).expect("valid");
+    let mut client = Connection::client(&request, client_config, masks()).expect("valid");
     let head = client.pending_output().to_vec();
     client.advance_output(head.len());
     let mut server = Connection::server(config(level));
@@ -139,6 +153,118 @@ fn main() {
                     wire.len() as f64 / bytes as f64,
                     mbs(times[0]),
                     mbs(times[1]),
+                );
+            }
+        }
+    }
+    presets(total);
+    against_miniz(total);
+}
+
+/// The compressors alone on the same messages, one context-takeover stream
+/// each: ours, and miniz_oxide 0.9's `CompressorOxide` (the compressor this
+/// crate used before; 32 KiB window, sync flush after every message).
+fn against_miniz(total: usize) {
+    use miniz_oxide::deflate::core::{
+        CompressorOxide, TDEFLFlush, compress_to_output, create_comp_flags_from_zip_params,
+    };
+    println!(
+        "\n# compressor alone: wsmachine against miniz_oxide 0.9 (the compressor before), same messages, same run\n"
+    );
+    println!(
+        "| payload | message | level | wsmachine ratio | miniz_oxide ratio | wsmachine | miniz_oxide | speed, wsmachine / miniz_oxide |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    let mut rng = Rng::new(7);
+    for (name, make) in [
+        ("JSON-like", json as fn(&mut Rng, usize) -> String),
+        ("prose", prose),
+    ] {
+        for size in [1024usize, 16 * 1024] {
+            let messages: Vec<String> = (0..total / size).map(|_| make(&mut rng, size)).collect();
+            let bytes: usize = messages.iter().map(String::len).sum();
+            for level in [1u8, 6] {
+                let config = DeflateConfig::default().with_level(level).expect("valid");
+                let direction = Direction {
+                    max_window_bits: 15,
+                    no_context_takeover: false,
+                };
+                let mut out = Vec::new();
+                let mut ours = || {
+                    let mut c = Compressor::new(direction, &config);
+                    let mut sum = 0;
+                    for m in &messages {
+                        out.clear();
+                        c.compress(m.as_bytes(), &mut out);
+                        sum += out.len() as u64;
+                    }
+                    sum
+                };
+                let mut theirs = || {
+                    let flags = create_comp_flags_from_zip_params(i32::from(level), -15, 0);
+                    let mut state = Box::new(CompressorOxide::new(flags));
+                    let mut sum = 0u64;
+                    for m in &messages {
+                        for (input, flush) in [
+                            (m.as_bytes(), TDEFLFlush::None),
+                            (&[][..], TDEFLFlush::Sync),
+                        ] {
+                            compress_to_output(&mut state, input, flush, |chunk| {
+                                sum += chunk.len() as u64;
+                                true
+                            });
+                        }
+                        sum -= 4; // the 00 00 ff ff tail
+                    }
+                    sum
+                };
+                let (a, b) = (ours(), theirs());
+                let times = compare(runs(), &mut [&mut ours, &mut theirs]);
+                let mbs = |t: std::time::Duration| bytes as f64 / 1e6 / t.as_secs_f64();
+                println!(
+                    "| {name} | {} KiB | {level} | {:.3} | {:.3} | {:.0} MB/s | {:.0} MB/s | {:.2}x |",
+                    size >> 10,
+                    a as f64 / bytes as f64,
+                    b as f64 / bytes as f64,
+                    mbs(times[0]),
+                    mbs(times[1]),
+                    times[1].as_secs_f64() / times[0].as_secs_f64(),
+                );
+            }
+        }
+    }
+}
+
+/// Wire / payload per memory preset (window 1 KiB to 32 KiB), same corpus.
+fn presets(total: usize) {
+    println!("\n# ratio (wire / payload) per compressor memory preset\n");
+    let names: Vec<String> = CompressorMemory::ALL
+        .iter()
+        .map(|m| format!("{m:?} ({} KiB)", (1usize << m.window_bits()) >> 10))
+        .collect();
+    println!("| payload | message | level | {} |", names.join(" | "));
+    println!("|---|---|---|{}", "---|".repeat(names.len()));
+    let mut rng = Rng::new(7);
+    for (name, make) in [
+        ("JSON-like", json as fn(&mut Rng, usize) -> String),
+        ("prose", prose),
+    ] {
+        for size in [1024usize, 16 * 1024] {
+            let messages: Vec<String> = (0..total / size).map(|_| make(&mut rng, size)).collect();
+            let bytes: usize = messages.iter().map(String::len).sum();
+            for level in [1u8, 6] {
+                let cells: Vec<String> = CompressorMemory::ALL
+                    .iter()
+                    .map(|&m| {
+                        let mut wire = Vec::new();
+                        client_wire_with(config_with(level, m), &messages, &mut wire);
+                        format!("{:.3}", wire.len() as f64 / bytes as f64)
+                    })
+                    .collect();
+                println!(
+                    "| {name} | {} KiB | {level} | {} |",
+                    size >> 10,
+                    cells.join(" | ")
                 );
             }
         }

@@ -15,7 +15,9 @@
 //!
 //! The load generator is a blocking client driving a wsmachine `Connection`
 //! (so the client side costs the same against every server).
-//! `WSM_BENCH_QUICK=1` shortens every case.
+//! `WSM_BENCH_QUICK=1` shortens every case; `WSM_ECHO_CONNECTIONS=100,1000`
+//! and `WSM_ECHO_SIZES=20,1024` replace the connection counts and message
+//! sizes.
 
 mod common;
 
@@ -330,6 +332,15 @@ fn load(
     })
 }
 
+/// A comma-separated list of numbers from the environment, or `default`.
+fn list_from_env(name: &str, default: &[usize]) -> Vec<usize> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .filter(|v: &Vec<usize>| !v.is_empty())
+        .unwrap_or_else(|| default.to_vec())
+}
+
 fn run_matrix(targets: &[(String, Target)]) {
     let (max_messages, max_time) = if quick() {
         (5_000, Duration::from_millis(500))
@@ -355,8 +366,8 @@ fn run_matrix(targets: &[(String, Target)]) {
         "|{}",
         "---|".repeat(2 + 2 * targets.len() + targets.len().saturating_sub(1))
     );
-    for connections in CONNECTIONS {
-        for size in MESSAGE_SIZES {
+    for connections in list_from_env("WSM_ECHO_CONNECTIONS", &CONNECTIONS) {
+        for size in list_from_env("WSM_ECHO_SIZES", &MESSAGE_SIZES) {
             print!("| {connections} | {size} B |");
             let mut rates = Vec::new();
             for (name, target) in targets {

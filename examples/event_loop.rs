@@ -1,8 +1,18 @@
 //! The echo service of `echo_server` on ONE thread serving many non-blocking
 //! sockets with mio, driving each `Connection` directly (no adapter).
 //!
-//! `cargo run --release --example event_loop -- [ADDR] [--any-origin]
+//! `cargo run --release --example event_loop -- [ADDR] [--threads N] [--any-origin]
 //!  [--ping-interval S] [--ping-timeout S] [--open-timeout S]`
+//!
+//! Built with `--features deflate`: `--deflate-memory=tiny|small|medium|default|large|max`
+//! picks the compressor's memory preset, `--no-context-takeover` demands it of
+//! both directions, and `--shared-state` then shares one compressor and one
+//! decompressor per thread instead of one per connection.
+//!
+//! `--threads N` (default: the number of cores) runs N independent loops, one
+//! per thread, each with its own listening socket on the same port
+//! (SO_REUSEPORT): the kernel spreads the connections, and each loop owns its
+//! clients, its timer heap and its read buffer, sharing nothing.
 //!
 //! Any request with `Upgrade: websocket` (the page uses `/echo`) becomes a
 //! WebSocket whose text and binary messages are echoed; a plain `GET /` gets
@@ -13,6 +23,8 @@
 //! Fairness: at most `READS_PER_TURN` reads per client per turn; a client
 //! with input left is queued again behind the others. Backpressure: no reads
 //! from a peer while `OUTPUT_HIGH_WATER` bytes of output wait for it. Memory:
+//! a client that goes idle gives its drained buffers back
+//! (`Connection::release_idle_buffers`);
 //! one shared read buffer; an idle client holds its socket and a `Connection`
 //! whose buffers the engine allocates only as messages need them.
 //!
@@ -38,8 +50,9 @@ use wsmachine::{Accept, Config, Connection, Event, OriginPolicy, Timestamp};
 
 mod common;
 
-const USAGE: &str = "usage: event_loop [ADDR] [--any-origin] [--ping-interval S] \
-[--ping-timeout S] [--open-timeout S]   (ADDR defaults to 127.0.0.1:8080)";
+const USAGE: &str = "usage: event_loop [ADDR] [--threads N] [--any-origin] [--ping-interval S] \
+[--ping-timeout S] [--open-timeout S] [--deflate-memory=PRESET] [--no-context-takeover] \
+[--shared-state]   (ADDR defaults to 127.0.0.1:8080; the last three need --features deflate)";
 /// Lingering close bounds (nginx: lingering_time 30 s, lingering_timeout 5 s;
 /// an error response needs far less to reach the client).
 const LINGER_TIME: Duration = Duration::from_secs(2);
@@ -147,15 +160,27 @@ const COMPRESSION: &str = if cfg!(feature = "deflate") {
     ""
 };
 
-fn parse_args() -> Result<(std::net::SocketAddr, Config), String> {
+fn parse_args() -> Result<(std::net::SocketAddr, Config, usize), String> {
     let mut addr = None;
     let mut config = Config::default();
+    let mut threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--any-origin" => config = config.with_origin_policy(OriginPolicy::Any),
             "--ping-interval" | "--ping-timeout" | "--open-timeout" => {
                 config = common::timer_flag(&config, &arg, || args.next())?.expect("a timer flag");
+            }
+            "--threads" => {
+                threads = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|&n| (1..=1024).contains(&n))
+                    .ok_or("--threads needs a number from 1 to 1024")?;
+            }
+            "--no-context-takeover" | "--shared-state" => config = compression_flag(config, &arg)?,
+            flag if flag.starts_with("--deflate-memory=") => {
+                config = compression_flag(config, flag)?
             }
             "-h" | "--help" => {
                 println!("{USAGE}\n{}", common::SERVER_TIMER_HELP);
@@ -169,23 +194,62 @@ fn parse_args() -> Result<(std::net::SocketAddr, Config), String> {
     Ok((
         addr.unwrap_or_else(|| ([127, 0, 0, 1], 8080).into()),
         config,
+        threads,
     ))
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (addr, config) = parse_args().unwrap_or_else(|message| {
+    let (addr, config, threads) = parse_args().unwrap_or_else(|message| {
         eprintln!("event_loop: {message}\n{USAGE}");
         std::process::exit(2);
     });
+    // One listening socket per loop on the same port (SO_REUSEPORT): the
+    // kernel spreads incoming connections over them, so the loops share
+    // nothing and each owns its connections.
+    let first = bind_shared(addr)?;
+    let addr = first.local_addr()?;
+    let mut listeners = vec![first];
+    for _ in 1..threads {
+        listeners.push(bind_shared(addr)?);
+    }
+    let loops: Vec<_> = listeners
+        .into_iter()
+        .map(|listener| {
+            let config = config.clone();
+            std::thread::spawn(move || serve(listener, &config))
+        })
+        .collect();
+    // Said once every loop runs (the sockets listen since bind_shared).
+    let s = if threads == 1 { "" } else { "s" };
+    // The compression note stays last: scripts look for it at the end.
+    println!("listening on http://{addr} ({threads} loop{s}){COMPRESSION}");
+    io::stdout().flush()?;
+    for handle in loops {
+        handle.join().map_err(|_| "an event loop panicked")??;
+    }
+    Ok(())
+}
+
+/// A non-blocking listener on `addr` that other loops may share
+/// (SO_REUSEPORT), with a backlog of 1,024 pending connections (std and mio
+/// listen with 128, which a connection storm overflows).
+fn bind_shared(addr: std::net::SocketAddr) -> io::Result<TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    socket.set_nonblocking(true)?;
+    Ok(TcpListener::from_std(socket.into()))
+}
+
+/// One event loop: accepts from its own listener and drives its clients.
+fn serve(mut listener: TcpListener, config: &Config) -> io::Result<()> {
+    let config = config.clone();
     let epoch = Instant::now();
     let clock = || Timestamp::since(epoch, Instant::now());
     let mut timers = Timers::default();
-    let mut listener = TcpListener::bind(addr)?;
-    println!(
-        "listening on http://{}{COMPRESSION}",
-        listener.local_addr()?
-    );
-    io::stdout().flush()?;
 
     let mut poll = Poll::new()?;
     poll.registry()
@@ -205,7 +269,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             if e.kind() == ErrorKind::Interrupted {
                 continue;
             }
-            return Err(e.into());
+            return Err(e);
         }
         for event in &events {
             if event.token() == LISTENER {
@@ -282,7 +346,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             };
             match drive(client, &mut scratch, &config, now) {
                 Ok(Step::Again) => queue.push_back(token),
-                Ok(Step::Idle) => client.queued = false,
+                Ok(Step::Idle) => {
+                    client.queued = false;
+                    // Nothing to read or write now: an idle connection keeps
+                    // no drained buffers (its next message allocates again).
+                    if let Phase::Ws(conn) = &mut client.phase {
+                        conn.release_idle_buffers();
+                    }
+                }
                 Ok(Step::Done) | Err(_) => {
                     if let Some(mut client) = clients.remove(&token) {
                         let _ = poll.registry().deregister(&mut client.stream);
@@ -494,4 +565,32 @@ fn flush(c: &mut Client) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `--deflate-memory=PRESET`, `--no-context-takeover`, `--shared-state`.
+#[cfg(feature = "deflate")]
+fn compression_flag(config: Config, arg: &str) -> Result<Config, String> {
+    use wsmachine::deflate::CompressorMemory;
+    let deflate = config.deflate().clone();
+    let deflate = if let Some(name) = arg.strip_prefix("--deflate-memory=") {
+        let preset = CompressorMemory::ALL
+            .into_iter()
+            .find(|m| format!("{m:?}").eq_ignore_ascii_case(name))
+            .ok_or_else(|| format!("unknown --deflate-memory preset {name:?}"))?;
+        deflate.with_memory(preset)
+    } else if arg == "--no-context-takeover" {
+        deflate
+            .with_server_no_context_takeover(true)
+            .with_client_no_context_takeover(true)
+    } else {
+        deflate.with_shared_state(true)
+    };
+    Ok(config.with_deflate(deflate))
+}
+
+#[cfg(not(feature = "deflate"))]
+fn compression_flag(_: Config, arg: &str) -> Result<Config, String> {
+    Err(format!(
+        "{arg} needs the example built with --features deflate"
+    ))
 }

@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use proptest::prelude::*;
-use wsmachine::deflate::DeflateConfig;
+use wsmachine::deflate::{CompressorMemory, DeflateConfig};
 use wsmachine::{
     Accept, ClientRequest, CloseCode, Config, Connection, Event, MessageKind, ProtocolError,
 };
@@ -71,6 +71,80 @@ fn negotiated_by_default_and_compressing_both_ways() {
                 ]
             );
             take_output(b, usize::MAX); // the pong
+        }
+    }
+}
+
+/// Sends `text` from `a` to `b` and back, and delivers both.
+fn exchange(a: &mut Connection, b: &mut Connection, text: &str) {
+    for flip in [false, true] {
+        let (x, y) = if flip {
+            (&mut *b, &mut *a)
+        } else {
+            (&mut *a, &mut *b)
+        };
+        x.send_text(text).unwrap();
+        let events = feed(y, &take_output(x, usize::MAX), Chunking::Whole);
+        assert_eq!(events, vec![Owned::Text(text.to_string())]);
+    }
+}
+
+#[test]
+fn memory_usage_counts_codec_state_and_fits_64_kib_with_context_takeover() {
+    let (mut client, mut server) = connected(Config::default(), Config::default());
+    let before = server.memory_usage();
+    exchange(&mut client, &mut server, &json_like(3).repeat(30));
+    // Compressor (8 KiB window, 4,096 hash entries) and inflater (miniz_oxide,
+    // 32 KiB window) are both in use now and counted.
+    let after = server.memory_usage();
+    assert!(
+        after - before > 16 * 1024 + 40 * 1024,
+        "{before} -> {after}"
+    );
+    // With the buffers a 3 KiB exchange leaves, still within 64 KiB.
+    assert!(after <= 64 * 1024, "{after} bytes with context takeover");
+    // Each preset adds what its compressor holds.
+    for memory in CompressorMemory::ALL {
+        let config = Config::default().with_deflate(DeflateConfig::default().with_memory(memory));
+        let (mut client, mut server) = connected(Config::default(), config);
+        exchange(&mut client, &mut server, &json_like(3).repeat(30));
+        let window = 1usize << memory.window_bits();
+        let codec = server.memory_usage() - before;
+        assert!(
+            codec >= 2 * window + 40 * 1024 && codec < 2 * window + 48 * 1024,
+            "{memory:?}: {codec}"
+        );
+    }
+}
+
+#[test]
+fn idle_connections_without_context_takeover_hold_no_codec_state() {
+    let no_takeover = DeflateConfig::default()
+        .with_server_no_context_takeover(true)
+        .with_client_no_context_takeover(true);
+    // The same exchanges with context takeover, for the buffers they leave.
+    let (mut c0, mut takeover) = connected(Config::default(), Config::default());
+    for config in [
+        no_takeover.clone().with_shared_state(true),
+        no_takeover.clone().with_release_idle_memory(true),
+    ] {
+        let server_cfg = Config::default().with_deflate(config.clone());
+        let (mut client, mut server) = connected(Config::default(), server_cfg);
+        let params = server.deflate_params().copied().unwrap();
+        assert!(params.client.no_context_takeover && params.server.no_context_takeover);
+        for i in 0..5 {
+            let text = json_like(i).repeat(30);
+            exchange(&mut client, &mut server, &text);
+            exchange(&mut c0, &mut takeover, &text);
+            // Idle, this connection holds its buffers and no codec state:
+            // the compressor (16 KiB) and inflater (42 KiB) that the
+            // connection with context takeover keeps are not here.
+            let (idle, kept) = (server.memory_usage(), takeover.memory_usage());
+            assert!(
+                idle + 16 * 1024 + 40 * 1024 <= kept,
+                "{config:?}: {idle} against {kept}"
+            );
+            assert!(idle <= 8 * 1024, "buffers of a 3 KiB exchange: {idle}");
         }
     }
 }

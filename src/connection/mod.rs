@@ -243,10 +243,49 @@ impl Connection {
     }
 
     /// Heap bytes held by the connection's buffers (input, reassembly and
-    /// output capacity). Bounded by the limits in [`Config`] plus the size of
-    /// the largest single input and unwritten output.
+    /// output capacity) and, with permessage-deflate, by its compressor and
+    /// decompressor state. The buffers are bounded by the limits in
+    /// [`Config`] plus the size of the largest single input and unwritten
+    /// output; the codec state by the negotiated window and the
+    /// [`CompressorMemory`](crate::deflate::CompressorMemory) preset (0 for a
+    /// direction not yet used, or borrowing a per-thread state between
+    /// messages).
     pub fn memory_usage(&self) -> usize {
-        self.reader.memory_usage() + self.sender.memory_usage()
+        #[cfg(feature = "deflate")]
+        let inflater = self
+            .reader
+            .inflater
+            .as_ref()
+            .map_or(0, |d| d.memory_usage());
+        #[cfg(not(feature = "deflate"))]
+        let inflater = 0;
+        self.reader.memory_usage() + self.sender.memory_usage() + inflater
+    }
+
+    /// Frees the input, reassembly and output buffers where they hold
+    /// nothing (no unconsumed input, no frame or fragmented message in
+    /// progress, no unwritten output).
+    ///
+    /// The engine keeps drained buffers of up to 64 KiB for the next message,
+    /// which costs a server holding many idle connections a few hundred bytes
+    /// to kilobytes each. Calling this when a connection goes idle trades an
+    /// allocation on its next message for that memory meanwhile; what is
+    /// still pending is kept, so it is safe to call at any time.
+    ///
+    /// ```
+    /// use wsmachine::{Config, Connection};
+    /// let mut ws = Connection::open_server(Config::default());
+    /// ws.send_text("hello").unwrap();
+    /// ws.release_idle_buffers(); // the unwritten frame stays
+    /// assert!(ws.memory_usage() > 0);
+    /// let n = ws.pending_output().len();
+    /// ws.advance_output(n);
+    /// ws.release_idle_buffers();
+    /// assert_eq!(ws.memory_usage(), 0);
+    /// ```
+    pub fn release_idle_buffers(&mut self) {
+        self.reader.release_if_drained();
+        self.sender.release_if_drained();
     }
 
     /// Whether the connection is closed (see [`State::Closed`]).

@@ -159,6 +159,20 @@ impl Reader {
         self.eof = true;
     }
 
+    /// Frees the input and reassembly buffers if they hold nothing: no
+    /// unconsumed input, no frame in progress, no message being reassembled.
+    pub(super) fn release_if_drained(&mut self) {
+        if self.start == self.end && self.frame.is_none() {
+            self.buf = Vec::new();
+            self.start = 0;
+            self.end = 0;
+        }
+        if self.fragmented.is_none() && (self.assembly.is_empty() || self.assembly_delivered) {
+            self.assembly = Vec::new();
+            self.assembly_delivered = false;
+        }
+    }
+
     pub(super) fn memory_usage(&self) -> usize {
         self.buf.capacity() + self.assembly.capacity() + self.inflated.capacity()
     }

@@ -501,10 +501,26 @@ impl Sender {
         self.failed = true;
     }
 
+    /// Frees the output buffer (and the compression scratch) if nothing
+    /// waits to be written.
+    pub(super) fn release_if_drained(&mut self) {
+        if self.out_start == self.out.len() {
+            self.out = Vec::new();
+            self.out_start = 0;
+        }
+        #[cfg(feature = "deflate")]
+        {
+            self.scratch = Vec::new();
+        }
+    }
+
     pub(super) fn memory_usage(&self) -> usize {
         let stream = self.stream.as_ref().map_or(0, stream::OutStream::capacity);
         #[cfg(feature = "deflate")]
-        return self.out.capacity() + self.scratch.capacity() + stream;
+        return self.out.capacity()
+            + self.scratch.capacity()
+            + stream
+            + self.deflater.as_ref().map_or(0, |d| d.memory_usage());
         #[cfg(not(feature = "deflate"))]
         return self.out.capacity() + stream;
     }

@@ -7,6 +7,76 @@ pub const MIN_WINDOW_BITS: u8 = 8;
 /// The largest (and default) LZ77 window, as a power of two (32 KiB).
 pub const MAX_WINDOW_BITS: u8 = 15;
 
+/// How much memory a compressor may use: its window and hash table.
+///
+/// Like uWebSockets' dedicated-compressor sizes. The window is the most a
+/// compressor refers back (it never exceeds what was negotiated, and may
+/// always be smaller: the peer's decompressor keeps the negotiated window
+/// anyway); the hash table finds repeats in it. Heap bytes of one
+/// compressor's state with the 32 KiB window negotiated (x86_64), as
+/// [`Compressor::memory_usage`](super::Compressor::memory_usage) reports them:
+///
+/// | preset | window | hash entries | level 1 | levels 2-9 (adds hash chains) |
+/// | --- | --- | --- | --- | --- |
+/// | [`Tiny`](Self::Tiny) | 1 KiB | 512 | 2,120 B | 4,168 B |
+/// | [`Small`](Self::Small) | 2 KiB | 1,024 | 4,168 B | 8,264 B |
+/// | [`Medium`](Self::Medium) | 4 KiB | 2,048 | 8,264 B | 16,456 B |
+/// | [`Default`](Self::Default) | 8 KiB | 4,096 | 16,456 B | 32,840 B |
+/// | [`Large`](Self::Large) | 16 KiB | 8,192 | 32,840 B | 65,608 B |
+/// | [`Max`](Self::Max) | 32 KiB | 16,384 | 65,608 B | 131,144 B |
+///
+/// A smaller negotiated window shrinks the window and the hash table further
+/// (`server_max_window_bits=10` gives a 1 KiB window whatever the preset).
+/// The decompressor is not sized by the preset: it must keep the window the
+/// peer negotiated (about 42 KiB with miniz_oxide's inflater).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CompressorMemory {
+    /// 1 KiB window: about 2 KiB of state.
+    Tiny,
+    /// 2 KiB window: about 4 KiB.
+    Small,
+    /// 4 KiB window: about 8 KiB.
+    Medium,
+    /// 8 KiB window: about 16 KiB (the default; with the decompressor a
+    /// connection with context takeover holds about 59 KiB of codec state).
+    #[default]
+    Default,
+    /// 16 KiB window: about 32 KiB.
+    Large,
+    /// 32 KiB window, the largest DEFLATE has: about 64 KiB.
+    Max,
+}
+
+impl CompressorMemory {
+    /// Every preset, smallest first.
+    pub const ALL: [Self; 6] = [
+        Self::Tiny,
+        Self::Small,
+        Self::Medium,
+        Self::Default,
+        Self::Large,
+        Self::Max,
+    ];
+
+    /// The preset's window, as log2 of bytes.
+    pub const fn window_bits(self) -> u8 {
+        match self {
+            Self::Tiny => 10,
+            Self::Small => 11,
+            Self::Medium => 12,
+            Self::Default => 13,
+            Self::Large => 14,
+            Self::Max => 15,
+        }
+    }
+
+    /// log2 of the preset's hash table entries (half the window's bytes).
+    pub const fn hash_bits(self) -> u8 {
+        self.window_bits() - 1
+    }
+}
+
 /// A [`DeflateConfig`] setter was given a value outside its range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct InvalidConfig {
@@ -50,11 +120,14 @@ pub struct DeflateConfig {
     level: u8,
     threshold: usize,
     release_idle_memory: bool,
+    memory: CompressorMemory,
+    shared_state: bool,
 }
 
 impl Default for DeflateConfig {
     /// Enabled, 32 KiB windows with context takeover both ways, level 1,
-    /// threshold 64 bytes, state kept between messages.
+    /// threshold 64 bytes, [`CompressorMemory::Default`], state kept between
+    /// messages, not shared.
     fn default() -> Self {
         Self {
             enabled: true,
@@ -65,6 +138,8 @@ impl Default for DeflateConfig {
             level: 1,
             threshold: 64,
             release_idle_memory: false,
+            memory: CompressorMemory::Default,
+            shared_state: false,
         }
     }
 }
@@ -153,12 +228,13 @@ impl DeflateConfig {
 
     /// Sets the compression level (1..=9, default 1).
     ///
-    /// Level 1 is the default because a WebSocket server compresses on its
-    /// message path: measured with miniz_oxide on this project's machine it
-    /// compresses German prose at 86 MB/s against 9.5 MB/s at level 6, and
-    /// JSON at 1 GB/s against 115 MB/s, for a ratio of 0.53 against 0.39 on
-    /// prose and 0.054 against 0.037 on JSON. Go's gorilla/websocket makes the
-    /// same choice (`flate.BestSpeed`).
+    /// Level 1 looks up one candidate per position (a hash table, no
+    /// chains); levels 2 and up follow hash chains (4 candidates at level 2
+    /// up to 4,096 at 9, which adds two bytes of state per window byte), and
+    /// from level 4 look one byte ahead for a longer match. Level 1 is the
+    /// default because a WebSocket server compresses on its message path; Go's
+    /// gorilla/websocket makes the same choice (`flate.BestSpeed`). See the
+    /// README's compression table for speed and ratio per level.
     pub fn with_level(mut self, level: u8) -> Result<Self, InvalidConfig> {
         if !(1..=9).contains(&level) {
             return Err(InvalidConfig { setting: "level" });
@@ -192,20 +268,54 @@ impl DeflateConfig {
         self.release_idle_memory
     }
 
-    /// The memory / ratio knob (default off).
+    /// Frees state between messages where context takeover is off (default off).
     ///
-    /// With miniz_oxide the state has a fixed size whatever the window
-    /// (about 312 KiB to compress, 42 KiB to decompress; see the
-    /// [module docs](super)), so smaller windows trade ratio for nothing. What
-    /// does save memory is holding no state between messages: when this is on,
-    /// a compressor or decompressor whose direction has no context takeover
-    /// frees its state at the end of each message and allocates it again for
-    /// the next one, so an idle connection holds no deflate memory at all.
-    /// Combine it with both `*_no_context_takeover` settings to get that in
-    /// both directions, at the cost of ratio (no cross-message context) and an
-    /// allocation per message.
+    /// When this is on, a compressor or decompressor whose direction has no
+    /// context takeover frees its state at the end of each message and
+    /// allocates it again for the next one, so an idle connection holds no
+    /// deflate memory at all. Combine it with both `*_no_context_takeover`
+    /// settings to get that in both directions, at the cost of ratio (no
+    /// cross-message context) and an allocation per message;
+    /// [`with_shared_state`](Self::with_shared_state) avoids the allocation.
     pub const fn with_release_idle_memory(mut self, on: bool) -> Self {
         self.release_idle_memory = on;
+        self
+    }
+
+    /// The compressor's memory preset.
+    pub const fn memory(&self) -> CompressorMemory {
+        self.memory
+    }
+
+    /// Sets the compressor's memory preset (default
+    /// [`CompressorMemory::Default`], an 8 KiB window).
+    ///
+    /// Measured on this crate's compression bench (`benches/compress.rs`),
+    /// `Default` compresses within a few percent of the 32 KiB window; see
+    /// the README for each preset's ratio.
+    pub const fn with_memory(mut self, memory: CompressorMemory) -> Self {
+        self.memory = memory;
+        self
+    }
+
+    /// Whether directions without context takeover borrow a per-thread state.
+    pub const fn shared_state(&self) -> bool {
+        self.shared_state
+    }
+
+    /// Shares one compressor and one decompressor per thread across all
+    /// connections, for the directions that have no context takeover
+    /// (default off; it has no effect on a direction with context takeover,
+    /// whose state must live as long as its connection).
+    ///
+    /// A server that sets `with_server_no_context_takeover(true)` and
+    /// `with_client_no_context_takeover(true)` then holds no codec state per
+    /// idle connection, and only one of each per thread, like uWebSockets'
+    /// `SHARED_COMPRESSOR`. A connection holds the thread's state only from
+    /// the first frame of a message to its end. Needs the `std` feature for
+    /// the per-thread slot; without it, every message gets a fresh state.
+    pub const fn with_shared_state(mut self, on: bool) -> Self {
+        self.shared_state = on;
         self
     }
 }
@@ -243,5 +353,7 @@ mod tests {
         assert!(!c.client_no_context_takeover() && !c.server_no_context_takeover());
         assert_eq!((c.level(), c.threshold()), (1, 64));
         assert!(!c.release_idle_memory());
+        assert_eq!(c.memory(), CompressorMemory::Default);
+        assert!(!c.shared_state());
     }
 }

@@ -10,7 +10,7 @@ use miniz_oxide::inflate::stream::{InflateState, MinReset, inflate};
 use miniz_oxide::{DataFormat, MZError, MZFlush, MZStatus};
 
 use super::compress::TAIL;
-use super::{DeflateConfig, DeflateError, Direction};
+use super::{DeflateConfig, DeflateError, Direction, shared};
 
 /// The most output one inflate call may produce.
 const CHUNK: usize = 32 * 1024;
@@ -31,11 +31,16 @@ const CHUNK: usize = 32 * 1024;
 ///
 /// The inflater keeps a 32 KiB window whatever the negotiated window, so it
 /// decodes data from any peer; a peer that refers further back than the window
-/// it negotiated is not detected.
+/// it negotiated is not detected. Its state is about 42 KiB
+/// ([`memory_usage`](Self::memory_usage)), allocated on first use; without
+/// context takeover it can be freed after every message
+/// ([`DeflateConfig::with_release_idle_memory`]) or borrowed from a
+/// per-thread one ([`DeflateConfig::with_shared_state`]).
 pub struct Decompressor {
     state: Option<Box<InflateState>>,
     no_context_takeover: bool,
     release_idle_memory: bool,
+    shared: bool,
     /// A block with BFINAL set ended the DEFLATE stream inside this message.
     stream_ended: bool,
     /// Some payload bytes of the current message were fed.
@@ -64,6 +69,7 @@ impl Decompressor {
             state: None,
             no_context_takeover: direction.no_context_takeover,
             release_idle_memory: config.release_idle_memory(),
+            shared: config.shared_state() && direction.no_context_takeover,
             stream_ended: false,
             fed: false,
             failed: false,
@@ -74,6 +80,16 @@ impl Decompressor {
     /// Whether the decompressor currently holds its state.
     pub const fn is_allocated(&self) -> bool {
         self.state.is_some()
+    }
+
+    /// Heap bytes this decompressor holds now (0 while unallocated, or
+    /// between messages when it borrows a per-thread state).
+    pub fn memory_usage(&self) -> usize {
+        if self.state.is_some() {
+            core::mem::size_of::<InflateState>()
+        } else {
+            0
+        }
     }
 
     /// Inflates a whole compressed message payload: [`decompress`](Self::decompress)
@@ -184,7 +200,11 @@ impl Decompressor {
         // A sender may end a message with a BFINAL block (RFC 7692 §7.2.3.4):
         // its DEFLATE stream is over, so the next message starts a new one.
         if self.no_context_takeover || self.stream_ended {
-            if self.release_idle_memory && self.no_context_takeover {
+            if self.shared && self.no_context_takeover {
+                if let Some(state) = self.state.take() {
+                    shared::give_inflater(state);
+                }
+            } else if self.release_idle_memory && self.no_context_takeover {
                 self.state = None;
             } else if let Some(state) = &mut self.state {
                 // The window may keep old bytes: they are this peer's own
@@ -244,9 +264,14 @@ impl Decompressor {
             // Bytes after the final block of a message mean nothing.
             return Ok(());
         }
-        let state = self
-            .state
-            .get_or_insert_with(|| InflateState::new_boxed(DataFormat::Raw));
+        let shared = self.shared;
+        let state = self.state.get_or_insert_with(|| {
+            if shared {
+                shared::take_inflater()
+            } else {
+                InflateState::new_boxed(DataFormat::Raw)
+            }
+        });
         // Start small: most frames inflate to a few times their size.
         let mut chunk = input.len().saturating_mul(4).clamp(256, CHUNK);
         loop {
@@ -278,8 +303,14 @@ impl Decompressor {
                 Ok(_) | Err(MZError::Buf) => {}
                 Err(_) => return Err(DeflateError::Corrupt),
             }
-            // A full buffer asks for a full chunk; otherwise probe cheaply.
-            chunk = if r.bytes_written == len { CHUNK } else { 256 };
+            // A full buffer asks for twice as much (up to a full chunk), so
+            // the output grows with the message rather than by 32 KiB at
+            // once; otherwise probe cheaply.
+            chunk = if r.bytes_written == len {
+                (len * 2).min(CHUNK)
+            } else {
+                256
+            };
         }
     }
 }

@@ -39,47 +39,59 @@
 //! # Ok::<(), wsmachine::deflate::DeflateError>(())
 //! ```
 //!
-//! # Backend: miniz_oxide
+//! # Backends: our own compressor, miniz_oxide's inflater
 //!
-//! DEFLATE itself comes from `miniz_oxide` (default features off,
-//! `with-alloc`). It was chosen over `zlib-rs` because only it keeps this
-//! feature `no_std`: with default features off zlib-rs has no allocator, its
-//! `rust-allocator` feature turns its crate into a `std` one (it calls
-//! `std::alloc`) and `c-allocator` links libc's `malloc`, and its safe API
-//! takes no custom allocator. zlib-rs's smaller windows would not have saved
-//! much memory either (137 KiB for window 9 at memLevel 1 against 380 KiB at
-//! the defaults, measured: its 128 KiB hash head is fixed), and it refuses
-//! raw window 8. miniz_oxide gives raw DEFLATE, streaming with sync and full
-//! flushes, and cheap resets. Its limit, a compressor window fixed at 32 KiB,
-//! is worked around by segmenting (see [`Compressor`]), which also handles
-//! window 8; its inflater always keeps 32 KiB and so decodes any window.
+//! Compression is this crate's own safe Rust (`lz77.rs`: a hash table of
+//! recent positions, plus hash chains from level 2 and one-byte lazy
+//! evaluation from level 4; `block.rs` and `huffman.rs`: dynamic, fixed or
+//! stored blocks, whichever is shortest, with length-limited canonical
+//! Huffman codes). Inflating is miniz_oxide's (default features off,
+//! `with-alloc`), which stays `no_std`.
+//!
+//! Why not a library compressor: memory. miniz_oxide's `CompressorOxide` is
+//! 319,326 heap bytes whatever the window or level (a 32 KiB window and fixed
+//! hash tables), so 10,000 connections with compression needed about 3 GB.
+//! zlib-rs sizes its window from `windowBits` but keeps a fixed 128 KiB hash
+//! head (137 KiB measured at window 9, memLevel 1), refuses raw window 8, and
+//! is `no_std` only without an allocator (its `rust-allocator` feature makes
+//! it a `std` crate). A compressor may always refer back less far than
+//! negotiated (RFC 7692 §7.1.2: the window parameters only bound it), and the
+//! peer's inflater keeps the negotiated window anyway, so ours keeps an 8 KiB
+//! window by default and sizes everything from it; measured on
+//! `benches/compress.rs` against miniz_oxide in the same run, it compresses
+//! the README's corpus 6–7 % smaller at level 1 (it adds positions inside
+//! short matches to its hash), and at level 6 as well on prose and 6–7 %
+//! worse on JSON (the window, not the search, makes that difference: the
+//! `Max` preset matches it).
 //!
 //! # Memory
 //!
-//! Measured with a counting global allocator (miniz_oxide 0.9.1, x86_64,
-//! heap bytes held once the state exists):
+//! Heap bytes held once the state exists (x86_64), as
+//! [`Compressor::memory_usage`] and [`Decompressor::memory_usage`] report them:
 //!
 //! | state | heap bytes |
 //! | --- | --- |
-//! | [`Compressor`], any window 8..=15, any level 1..=9 | 319,326 (about 312 KiB) |
-//! | [`Decompressor`], any window | 43,296 (about 42 KiB) |
+//! | [`Compressor`], [`CompressorMemory::Default`] (8 KiB window), level 1 | 16,456 |
+//! | [`Compressor`], any preset, window 10 negotiated | 2,120 |
+//! | [`Compressor`], presets `Tiny` to `Max`, level 1 | 2,120 to 65,608 (see [`CompressorMemory`]) |
+//! | [`Decompressor`], any window | 43,296 (about 42 KiB, miniz_oxide's 32 KiB ring plus tables) |
 //!
-//! The backend's state has the same size whatever the window and level, so
-//! the smallest settings cost the same as the defaults. Both are allocated on
-//! first use, so a connection that never sends or receives a compressed
-//! message holds neither. With [`DeflateConfig::with_release_idle_memory`] a
-//! direction without context takeover frees its state after every message.
-//! Creating a compressor also puts a 64 KiB value on the stack for a moment
-//! (miniz_oxide builds it there before it is boxed).
+//! So a connection with context takeover both ways holds about 59 KiB of
+//! codec state at the defaults. Both are allocated on first use, so a
+//! connection that never sends or receives a compressed message holds
+//! neither. Without context takeover a direction needs its state only during
+//! a message: [`DeflateConfig::with_release_idle_memory`] frees it after each
+//! one, and [`DeflateConfig::with_shared_state`] lends every connection of a
+//! thread the same compressor and inflater (the inflater's window is zeroed
+//! before it changes hands, so one connection's peer cannot refer back into
+//! what another connection received).
 //!
-//! # Speed of small windows
+//! # Speed
 //!
-//! Segmenting costs: compressing 1 MiB of Rust source (release build, one
-//! core) ran at about 171 MB/s with window 15, 29 MB/s with window 12,
-//! 11 MB/s with window 9 and 8 MB/s with window 8, each segment paying a
-//! hash reset and a new Huffman block. Small windows are rare (browsers never
-//! ask for them; Autobahn 13.3, 13.5 and 13.7 do) and only slow the direction
-//! that was asked for them.
+//! One pass per window-sized step: the history and the new input are copied
+//! side by side (at most 64 KiB of input per step), so small windows cost no
+//! more than large ones. Level 1 runs at 0.61–0.73x miniz_oxide's level 1
+//! on the compression bench, level 6 at 1.2–1.5x its level 6 (see the README).
 //!
 //! # Errors and close codes
 //!
@@ -88,15 +100,21 @@
 //!
 //! [RFC 7692]: https://www.rfc-editor.org/rfc/rfc7692
 
+mod block;
 mod compress;
 mod config;
 mod decompress;
 mod error;
+mod huffman;
+mod lz77;
 mod negotiate;
 mod params;
+mod shared;
 
 pub use compress::Compressor;
-pub use config::{DeflateConfig, InvalidConfig, MAX_WINDOW_BITS, MIN_WINDOW_BITS};
+pub use config::{
+    CompressorMemory, DeflateConfig, InvalidConfig, MAX_WINDOW_BITS, MIN_WINDOW_BITS,
+};
 pub use decompress::Decompressor;
 pub use error::{DeflateError, NegotiationError};
 pub use negotiate::{EXTENSION_NAME, client_accept, client_offer, negotiate};

@@ -24,7 +24,8 @@ use super::*;
 /// an error the decompressor stays failed. In the round-trip mode the frames
 /// are plaintext fragments, compressed by a
 /// [`Compressor`](crate::deflate::Compressor) and inflated again: they must
-/// come back unchanged.
+/// come back unchanged (bytes 1 and 2 then pick the compression level, the
+/// memory preset and, with bit 7 of byte 2, the per-thread shared state).
 #[cfg(feature = "deflate")]
 pub fn inflate(data: &[u8]) {
     use crate::deflate::{Compressor, Decompressor, DeflateConfig, DeflateError, Direction};
@@ -63,6 +64,14 @@ pub fn inflate(data: &[u8]) {
             failed |= result.is_err();
         }
     } else {
+        // Bytes 1 and 2 (the limit in the other mode) pick the level, the
+        // memory preset and the per-thread shared state here.
+        let presets = crate::deflate::CompressorMemory::ALL;
+        let config = config
+            .with_level(1 + b(1) % 9)
+            .expect("1..=9")
+            .with_memory(presets[usize::from(b(2)) % presets.len()])
+            .with_shared_state(b(2) & 128 != 0);
         let mut tx = Compressor::new(direction, &config);
         for fragments in messages {
             let plain: Vec<u8> = fragments.concat();
