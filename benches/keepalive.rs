@@ -214,8 +214,8 @@ fn run(ping_interval: &str, connections: usize, seconds: u64) -> Run {
             .expect("poll");
         for event in &events {
             if let Some(peer) = peers.get_mut(&event.token()) {
-                pings += service(peer, &request, &mut scratch, &mut opened)
-                    .expect("idle connection");
+                pings +=
+                    service(peer, &request, &mut scratch, &mut opened).expect("idle connection");
             }
         }
     }

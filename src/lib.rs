@@ -78,6 +78,9 @@
 //! - `deflate`: permessage-deflate (RFC 7692), negotiated by default once on
 //!   (see `Config::with_deflate`).
 //! - `simd-utf8`: UTF-8 validation by the `simdutf8` crate.
+//! - `tokio`: the async adapter `tokio` over any tokio
+//!   `AsyncRead + AsyncWrite + Unpin` stream, with `futures` `Stream` and
+//!   `Sink` impls (implies `std`).
 //!
 //! # Handshake
 //!
@@ -115,6 +118,8 @@ pub mod handshake;
 mod mask_source;
 mod message;
 mod time;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 pub mod utf8;
 
 pub use config::Config;

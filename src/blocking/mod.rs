@@ -52,6 +52,8 @@ use std::time::Instant;
 use crate::{CloseCode, Connection, Event, Message, MessageKind, Role, Sender, State, Timestamp};
 
 pub use error::Error;
+#[cfg(feature = "tokio")]
+pub(crate) use handshake::response_head;
 pub use handshake::{
     Decision, RequestHead, connect, connect_request, connect_with_config, read_request_head,
     respond,
