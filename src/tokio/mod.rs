@@ -33,7 +33,7 @@
 //!   `StreamExt::next` and [`flush`](WebSocket::flush) are cancel-safe:
 //!   dropping the future (in `select!`, `timeout`) loses no byte and no
 //!   message; the next call picks up where it stopped.
-//! - A send ([`send`](WebSocket::send) and the `send_*` methods) queues its
+//! - A send ([`send_message`](WebSocket::send_message) and the other `send_*` methods) queues its
 //!   frame whole or not at all, so the stream is never corrupted; dropped
 //!   before it completes, you cannot tell which. The [`Sink`] impl gives
 //!   that certainty: once `start_send` accepted a message (which
@@ -185,7 +185,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// [`Error::Usage`] (nothing queued) or [`Error::Io`] (the message is
     /// queued; [`flush`](Self::flush) retries).
     pub async fn send_text(&mut self, text: &str) -> Result<(), Error> {
-        self.send(Message::Text(text)).await
+        self.send_message(Message::Text(text)).await
     }
 
     /// Sends a binary message; see [`send_text`](Self::send_text).
@@ -194,15 +194,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     ///
     /// As [`send_text`](Self::send_text).
     pub async fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.send(Message::Binary(data)).await
+        self.send_message(Message::Binary(data)).await
     }
 
-    /// Sends a message of either kind; see [`send_text`](Self::send_text).
+    /// Sends a message of either kind, borrowed; see
+    /// [`send_text`](Self::send_text). (Not named `send`, which would hide
+    /// `SinkExt::send` of owned messages.)
     ///
     /// # Errors
     ///
     /// As [`send_text`](Self::send_text).
-    pub async fn send(&mut self, message: Message<'_>) -> Result<(), Error> {
+    pub async fn send_message(&mut self, message: Message<'_>) -> Result<(), Error> {
         poll_fn(|cx| self.poll_below_high_water(cx)).await?;
         self.conn.send(message)?;
         self.flush().await
