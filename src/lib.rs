@@ -124,7 +124,7 @@ pub mod utf8;
 
 pub use config::Config;
 pub use connection::{
-    Accept, Connection, Event, FrameHead, HandshakeResponse, Role, Sender, State,
+    Accept, Connection, Event, FrameHead, HandshakeResponse, Owed, Receiver, Role, Sender, State,
 };
 pub use error::{ConfigError, ProtocolError, Timeout, UsageError};
 pub use handshake::{ClientRequest, HandshakeError, HandshakeRequest, OriginPolicy};
