@@ -11,26 +11,27 @@
 //! sender included.
 //!
 //! Threads: one hub thread owns the client list and is fed by a channel.
-//! Each client has a reader thread (the one that accepted it) and a writer
-//! thread fed by a bounded queue of 64 messages; the two share the
-//! `Connection` behind a mutex. A slow client cannot stall the room: when its
-//! queue is full the hub drops it, and its writer closes it with 1008; a write
-//! that makes no progress for 10 s ends it too.
+//! Each client's WebSocket is split (`WebSocket::split`): a reader thread
+//! (the one that accepted it) owns the read half, which also answers pings
+//! and close frames through the write half; a writer thread owns the write
+//! half and is fed by a bounded queue of 64 messages. A slow client cannot
+//! stall the room: when its queue is full the hub drops it, and its writer
+//! closes it with 1008; a write that makes no progress for 10 s ends it too.
 //!
 //! A dead member (a suspended laptop, a pulled cable) is found by keepalive:
 //! after `--ping-interval` seconds (20) with nothing from it, it is pinged,
 //! and if nothing arrives `--ping-timeout` seconds (20) later it is dropped
 //! from the room with 1011. `--open-timeout` (10) bounds the handshake.
 use std::collections::HashMap;
-use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::io::{self, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::Arc;
 use std::sync::mpsc::{self, Sender, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use wsmachine::blocking::{self, Decision, Transport, WebSocket};
-use wsmachine::{CloseCode, Config, Connection, Event, Message, OriginPolicy, Timestamp};
+use wsmachine::blocking::{self, Decision, OwnedMessage, Transport, WebSocket, WriteHalf};
+use wsmachine::{CloseCode, Config, OriginPolicy, State};
 
 mod common;
 
@@ -151,8 +152,6 @@ fn json_string(text: &str) -> String {
     out + "\""
 }
 
-type Shared = Arc<Mutex<(Connection, TcpStream)>>;
-
 /// Routes the request; for `/ws`, runs the client's reader loop.
 fn client(uid: u64, mut stream: TcpStream, config: Config, hub: &Sender<Hub>) -> io::Result<()> {
     Transport::set_read_timeout(&mut stream, config.open_timeout())?;
@@ -180,99 +179,48 @@ fn client(uid: u64, mut stream: TcpStream, config: Config, hub: &Sender<Hub>) ->
     }
     let ws = WebSocket::accept_head(stream, &head, config, |_| Decision::accept())
         .map_err(io::Error::other)?;
-    let (stream, mut conn) = ws.into_parts();
-    // The connection's clock: keepalive deadlines are read against it.
-    let epoch = Instant::now();
-    let now = || Timestamp::since(epoch, Instant::now());
-    conn.handle_timeout(now()).ok();
-    stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
-    let mut reader = stream.try_clone()?;
-    let shared: Shared = Arc::new(Mutex::new((conn, stream)));
+    // The read half keeps answering pings (and runs keepalive) while the
+    // write half sends broadcasts; neither waits for the other.
+    let (mut reader, writer) = ws.split().map_err(io::Error::other)?;
+    writer.set_write_timeout(Some(WRITE_TIMEOUT));
     let (queue_tx, queue_rx) = mpsc::sync_channel::<Arc<str>>(QUEUE);
     hub.send(Hub::Join(uid, queue_tx)).ok();
     eprintln!("client {uid}: joined");
-    let writer_shared = shared.clone();
-    thread::spawn(move || writer(queue_rx, &writer_shared));
-    let mut buf = vec![0; 16 << 10];
-    let mut deadline = shared
-        .lock()
-        .expect("no panics while locked")
-        .0
-        .poll_timeout();
+    let broadcasts = writer.clone();
+    thread::spawn(move || write_loop(queue_rx, &broadcasts));
     loop {
-        // Sleep in read() until input or the connection's next deadline.
-        let wait = deadline.map(|d| (d - now()).max(Duration::from_millis(1)));
-        reader.set_read_timeout(wait)?;
-        let read = match reader.read(&mut buf) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                None
+        match reader.read() {
+            Ok(OwnedMessage::Text(text)) => drop(hub.send(Hub::Say(uid, text))),
+            Ok(OwnedMessage::Close(frame)) => {
+                let code = frame.map_or(CloseCode::NO_STATUS, |(code, _)| code);
+                eprintln!("client {uid}: closed with {code}");
             }
-            result => Some(result.unwrap_or(0)),
-        };
-        let mut guard = shared.lock().expect("no panics while locked");
-        let (conn, stream) = &mut *guard;
-        match read {
-            Some(0) => conn.receive_eof(),
-            Some(n) => conn.receive(&buf[..n]),
-            None => {}
-        }
-        if let Err(timeout) = conn.handle_timeout(now()) {
-            // A dead member: it leaves the room, which goes on.
-            eprintln!("client {uid}: dropped: {timeout}");
-            // Its 1011 is a courtesy: the peer is most likely gone.
-            stream
-                .set_write_timeout(Some(Duration::from_millis(100)))
-                .ok();
-            write_out(conn, stream).ok();
-            return stream.shutdown(Shutdown::Both);
-        }
-        deadline = conn.poll_timeout();
-        loop {
-            match conn.next_event() {
-                Ok(Some(Event::Message(Message::Text(text)))) => {
-                    drop(hub.send(Hub::Say(uid, text.to_owned())))
-                }
-                Ok(Some(Event::Close(frame))) => {
-                    eprintln!("client {uid}: closed with {}", frame.code)
-                }
-                Ok(Some(_)) => {}
-                Ok(None) => break,
-                Err(e) => break eprintln!("client {uid}: {e}"),
+            Ok(_) => {}
+            Err(blocking::Error::Closed) => break,
+            Err(blocking::Error::Timeout(timeout)) => {
+                // A dead member: it leaves the room, which goes on.
+                eprintln!("client {uid}: dropped: {timeout}");
+                break;
             }
-        }
-        write_out(conn, stream)?;
-        if conn.is_closed() {
-            return stream.shutdown(Shutdown::Both); // the server closes TCP first
+            Err(e) => {
+                eprintln!("client {uid}: {e}");
+                break;
+            }
         }
     }
+    // The server closes TCP first (RFC 6455 7.1.1).
+    writer.shutdown()
 }
 
 /// Sends queued broadcasts; when the hub drops the queue, closes the client.
-fn writer(queue: mpsc::Receiver<Arc<str>>, shared: &Shared) {
+fn write_loop(queue: mpsc::Receiver<Arc<str>>, writer: &WriteHalf<TcpStream>) {
     for json in queue {
-        let mut guard = shared.lock().expect("no panics while locked");
-        let (conn, stream) = &mut *guard;
-        if conn.send_text(&json).is_err() || write_out(conn, stream).is_err() {
+        if writer.send_text(&json).is_err() {
             return;
         }
     }
-    let mut guard = shared.lock().expect("no panics while locked");
-    let (conn, stream) = &mut *guard;
-    if !conn.is_closed() && conn.close(CloseCode::POLICY_VIOLATION, "too slow").is_ok() {
-        write_out(conn, stream).ok();
-        stream.shutdown(Shutdown::Both).ok(); // ends the reader too
+    if writer.state() == State::Open {
+        // The read half sees the client's answer, or gives up after the close timeout.
+        writer.close(CloseCode::POLICY_VIOLATION, "too slow").ok();
     }
-}
-
-fn write_out(conn: &mut Connection, stream: &mut TcpStream) -> io::Result<()> {
-    let n = conn.pending_output().len();
-    stream.write_all(conn.pending_output())?;
-    conn.advance_output(n);
-    Ok(())
 }

@@ -33,18 +33,15 @@ async fn our_echo_server(listener: TcpListener) -> Vec<String> {
     let mut seen = Vec::new();
     loop {
         let event = ws
-            .read_with(|event, sender| {
-                let note = match event {
-                    Event::Message(message) => {
-                        sender.send(message).unwrap();
-                        format!("message {}", message.as_bytes().len())
-                    }
-                    Event::Ping(data) => format!("ping {data:?}"),
-                    Event::Pong(data) => format!("pong {data:?}"),
-                    Event::Close(frame) => format!("close {} {}", frame.code.0, frame.reason),
-                    _ => "other".to_owned(),
-                };
-                note
+            .read_with(|event, sender| match event {
+                Event::Message(message) => {
+                    sender.send(message).unwrap();
+                    format!("message {}", message.as_bytes().len())
+                }
+                Event::Ping(data) => format!("ping {data:?}"),
+                Event::Pong(data) => format!("pong {data:?}"),
+                Event::Close(frame) => format!("close {} {}", frame.code.0, frame.reason),
+                _ => "other".to_owned(),
             })
             .await;
         match event {

@@ -40,6 +40,7 @@
 
 mod error;
 mod handshake;
+mod split;
 mod transport;
 
 use alloc::borrow::ToOwned;
@@ -58,6 +59,7 @@ pub use handshake::{
     Decision, RequestHead, connect, connect_request, connect_with_config, read_request_head,
     respond,
 };
+pub use split::{ReadHalf, WriteHalf, reunite};
 use transport::Applied;
 pub use transport::{Transport, lingering_close};
 
