@@ -144,6 +144,7 @@ async fn a_bad_request_gets_its_http_error_response() {
         "{}",
         String::from_utf8_lossy(&answer)
     );
+    drop(raw); // ends the server's lingering close
     let error = server.await.unwrap().unwrap_err();
     assert!(matches!(error, Error::Protocol(_)), "{error:?}");
 }
@@ -288,7 +289,8 @@ async fn forward_echoes_until_close() {
         let ws = WebSocket::accept_with(stream, quiet(), |_| Decision::accept())
             .await
             .unwrap();
-        let (sink, stream) = ws.split();
+        // futures' own split (a lock around the whole), to check Stream + Sink on one value.
+        let (sink, stream) = StreamExt::split(ws);
         stream
             .filter(|item| std::future::ready(!matches!(item, Ok(OwnedMessage::Pong(_)))))
             .forward(sink)

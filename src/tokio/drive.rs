@@ -3,13 +3,12 @@
 //! progress is recorded in the engine before a poll returns, which is what
 //! makes the read futures cancel-safe.
 
-use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll, ready};
 use std::io;
 
 use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use ::tokio::time::{Instant, sleep_until};
+use ::tokio::time::Instant;
 
 use super::{DEFAULT_HIGH_WATER, Error, WebSocket};
 use crate::{Connection, Event, ProtocolError, Sender, Timestamp};
@@ -30,9 +29,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             io,
             conn,
             protocol: None,
-            epoch: Instant::now(),
-            timer: None,
-            armed: None,
+            clock: super::clock::Clock::new(),
             high_water: DEFAULT_HIGH_WATER,
             unflushed: false,
             eof: false,
@@ -110,37 +107,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         } else {
             self.conn.filled(n);
             // The time of the read: keeps keepalive and latency exact.
-            self.tick(Instant::now())?;
+            self.tick(self.clock.timestamp(Instant::now()))?;
         }
         Poll::Ready(Ok(()))
     }
 
-    /// The connection's one timer: reset only when the engine's deadline
-    /// changed. `Ready(Ok)` when it fired and the engine took the time.
+    /// The connection's one timer. `Ready(Ok)` when it fired and the engine
+    /// took the time.
     fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        let Some(deadline) = self.conn.poll_timeout() else {
-            self.armed = None;
-            return Poll::Pending;
-        };
-        let at = self.epoch + deadline.as_duration();
-        if self.armed != Some(deadline) {
-            match &mut self.timer {
-                Some(timer) => timer.as_mut().reset(at),
-                None => self.timer = Some(alloc::boxed::Box::pin(sleep_until(at))),
-            }
-            self.armed = Some(deadline);
-        }
-        let Some(timer) = &mut self.timer else {
-            return Poll::Pending;
-        };
-        ready!(timer.as_mut().poll(cx));
-        self.tick(Instant::now().max(at))?;
-        Poll::Ready(Ok(()))
+        let now = ready!(self.clock.poll(cx, self.conn.poll_timeout()));
+        Poll::Ready(self.tick(now))
     }
 
     /// Gives the connection the time; an expiry is the caller's error.
-    fn tick(&mut self, now: Instant) -> Result<(), Error> {
-        let now = Timestamp::from_duration(now.saturating_duration_since(self.epoch));
+    fn tick(&mut self, now: Timestamp) -> Result<(), Error> {
         match self.conn.handle_timeout(now) {
             Ok(()) => Ok(()),
             Err(timeout) => {

@@ -23,6 +23,15 @@
 //! # Ok(()) }
 //! ```
 //!
+//! A server accepts with [`WebSocket::accept`] or [`WebSocket::accept_with`]
+//! (a callback returns a [`Decision`]); [`read_request_head`] +
+//! [`WebSocket::accept_head`] route plain HTTP beside it; after an upgrade
+//! by an HTTP server (hyper), [`WebSocket::from_upgraded`] takes the bytes it
+//! read ahead. [`WebSocket::split`] gives a [`ReadHalf`] and a [`WriteHalf`]
+//! for two tasks: the read half keeps answering pings and close frames
+//! through the write half, whether it is idle or busy; [`reunite`] puts
+//! them back together.
+//!
 //! # Cancel safety
 //!
 //! Partial progress lives in the engine, never in a future: bytes read are
@@ -58,23 +67,25 @@
 //! mark ([`WebSocket::set_high_water`], [`DEFAULT_HIGH_WATER`] by default);
 //! `flush` means the engine's output is written and the stream flushed.
 
+mod clock;
 mod drive;
 mod handshake;
 mod http;
 mod sink;
+mod split;
 
 use alloc::string::String;
 use core::future::poll_fn;
 use core::pin::Pin;
 
 use ::tokio::io::{AsyncRead, AsyncWrite};
-use ::tokio::time::{Instant, Sleep};
 
 use crate::{CloseCode, Connection, Event, Message, MessageKind, Role, Sender, State};
 
 pub use crate::blocking::{Decision, Error, OwnedMessage, RequestHead};
 pub use handshake::{connect, connect_request, connect_with_config};
 pub use http::{read_request_head, respond};
+pub use split::{ReadHalf, WriteHalf, reunite};
 
 /// The default high-water mark of a connection's pending output, in bytes:
 /// a send waits while more than this is queued and unwritten.
@@ -90,12 +101,8 @@ pub struct WebSocket<S> {
     io: S,
     conn: Connection,
     protocol: Option<String>,
-    /// The connection's clock starts here.
-    epoch: Instant,
-    /// The one timer, created at the first deadline.
-    timer: Option<Pin<alloc::boxed::Box<Sleep>>>,
-    /// The deadline `timer` is set to.
-    armed: Option<crate::Timestamp>,
+    /// The connection's epoch and its one timer.
+    clock: clock::Clock,
     high_water: usize,
     /// Bytes were written since the stream was last flushed.
     unflushed: bool,
