@@ -23,6 +23,41 @@
 //! # Ok(()) }
 //! ```
 //!
+//! A server (the README's), echoing each message straight from the input
+//! buffer:
+//!
+//! ```no_run
+//! use wsmachine::tokio::{Decision, WebSocket};
+//! use wsmachine::{Config, Event};
+//! # async fn run() -> std::io::Result<()> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! loop {
+//!     let (stream, _) = listener.accept().await?;
+//!     tokio::spawn(async move {
+//!         let mut ws = WebSocket::accept_with(stream, Config::default(), |_| Decision::accept()).await?;
+//!         while let Ok(sent) = ws.read_with(|event, tx| match event {
+//!             Event::Message(message) => tx.send(message), // zero copy
+//!             _ => Ok(()),
+//!         }).await { sent?; ws.flush().await?; }
+//!         Ok::<_, wsmachine::tokio::Error>(())
+//!     });
+//! }
+//! # }
+//! ```
+//!
+//! And the `futures` idioms on a client:
+//!
+//! ```no_run
+//! use futures_util::{SinkExt, StreamExt};
+//! use wsmachine::{CloseCode, tokio::OwnedMessage};
+//! # async fn run() -> Result<(), wsmachine::tokio::Error> {
+//! let mut ws = wsmachine::tokio::connect("ws://127.0.0.1:8080/").await?;
+//! ws.send(OwnedMessage::Text("hello".into())).await?;        // SinkExt::send
+//! if let Some(reply) = ws.next().await { println!("{:?}", reply?); } // StreamExt::next
+//! ws.close(CloseCode::NORMAL, "bye").await?;
+//! # Ok(()) }
+//! ```
+//!
 //! A server accepts with [`WebSocket::accept`] or [`WebSocket::accept_with`]
 //! (a callback returns a [`Decision`]); [`read_request_head`] +
 //! [`WebSocket::accept_head`] route plain HTTP beside it; after an upgrade
