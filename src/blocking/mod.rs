@@ -57,11 +57,11 @@ pub use error::Error;
 pub(crate) use handshake::response_head;
 pub use handshake::{
     Decision, RequestHead, connect, connect_request, connect_with_config, read_request_head,
-    respond,
+    read_request_head_within, respond,
 };
 pub use split::{ReadHalf, WriteHalf, reunite};
 use transport::Applied;
-pub use transport::{Transport, lingering_close};
+pub use transport::{LINGER_BYTES, LINGER_TIME, LINGER_TIMEOUT, Transport, lingering_close};
 
 /// How long a write may make no progress before it fails (gorilla's
 /// `writeWait`): a peer that stops reading cannot hold a writer forever.
@@ -386,7 +386,9 @@ impl<S: Read + Write + Transport> WebSocket<S> {
     /// Starts the closing handshake and flushes. Keep calling
     /// [`read`](Self::read) until it returns the peer's
     /// [`OwnedMessage::Close`] and then [`Error::Closed`]; messages the peer
-    /// sent meanwhile arrive first.
+    /// sent meanwhile arrive first. A peer that never answers ends it with
+    /// [`Error::Timeout`] ([`Timeout::Closing`](crate::Timeout::Closing))
+    /// after [`Config::close_timeout`](crate::Config::close_timeout).
     ///
     /// # Errors
     ///
