@@ -30,7 +30,7 @@ use std::sync::mpsc::{self, Sender, SyncSender, TrySendError};
 use std::thread;
 use std::time::Duration;
 
-use wsmachine::blocking::{self, Decision, OwnedMessage, Transport, WebSocket, WriteHalf};
+use wsmachine::blocking::{self, Decision, OwnedMessage, WebSocket, WriteHalf};
 use wsmachine::{CloseCode, Config, OriginPolicy, State};
 
 mod common;
