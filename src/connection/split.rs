@@ -86,7 +86,10 @@ impl Owed {
 }
 
 /// The receiving half of a split [`Connection`](super::Connection): input,
-/// events, timers. See the [module docs](self) for the hand-off.
+/// events, timers. What it owes the peer (pongs, the close reply, a
+/// keepalive ping, an error's close frame) it records for
+/// [`take_owed`](Self::take_owed), which the driver hands to
+/// [`Sender::deliver`](super::Sender::deliver).
 pub struct Receiver {
     role: Role,
     config: Config,

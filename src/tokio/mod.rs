@@ -2,7 +2,7 @@
 //! [`AsyncRead`] + [`AsyncWrite`] + [`Unpin`] stream (feature `tokio`).
 //!
 //! [`WebSocket`] reads straight into the connection's input buffer (a
-//! [`ReadBuf`] over [`Connection::read_buf`]) and writes straight from its
+//! [`ReadBuf`](::tokio::io::ReadBuf) over [`Connection::read_buf`]) and writes straight from its
 //! output buffer ([`Connection::pending_output`]): no `WouldBlock` shim, no
 //! copy on either side. Messages come out owned ([`WebSocket::read`], the
 //! [`Stream`](futures_core::Stream) impl) or borrowed from the input buffer
@@ -79,7 +79,7 @@
 //!   message; the next call picks up where it stopped.
 //! - A send ([`send_message`](WebSocket::send_message) and the other `send_*` methods) queues its
 //!   frame whole or not at all, so the stream is never corrupted; dropped
-//!   before it completes, you cannot tell which. The [`Sink`] impl gives
+//!   before it completes, you cannot tell which. The [`Sink`](futures_sink::Sink) impl gives
 //!   that certainty: once `start_send` accepted a message (which
 //!   `SinkExt::send` does before it flushes), it is in the engine and goes
 //!   out with the next flush, read or send, even if the `SinkExt::send`
