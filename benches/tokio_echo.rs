@@ -6,7 +6,10 @@
 //! a current-thread runtime driving wsmachine tokio clients, so the client
 //! side costs the same against every server) keeps one message in flight on
 //! each of 100 and 500 connections, with 20 B and 16 KiB binary messages,
-//! and counts echoes over a fixed window. Loopback only.
+//! and counts echoes over a fixed window, and the server process's CPU time
+//! per echo (from /proc: robust to the rest of a shared machine, which
+//! moves throughput far more); each case is the median of five rounds in
+//! which the servers take turns. Loopback only; Linux for the CPU column.
 //!
 //! - `cargo bench --bench tokio_echo --features tokio`: the table, with the
 //!   ratios wsmachine / peer (builds the example in release if missing).
@@ -201,9 +204,28 @@ fn start(which: &str) -> Server {
 
 // ------------------------------------------------------------ load
 
-/// Echoes per second with `connections` clients, one `size`-byte message
-/// in flight each, over `window` after a warm-up.
-fn load(addr: &str, connections: usize, size: usize, window: Duration) -> f64 {
+/// The CPU time (user + system) process `pid` has used, from /proc.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) ")": utime is
+    // the 12th, stime the 13th, in clock ticks (100 per second on Linux).
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = fields
+        .get(11..13)
+        .map_or(0, |f| f.iter().filter_map(|v| v.parse::<u64>().ok()).sum());
+    Duration::from_millis(ticks * 10)
+}
+
+/// Echoes per second, and the server's CPU time per echo, with
+/// `connections` clients, one `size`-byte message in flight each, over
+/// `window` after a warm-up.
+fn load(server: &Server, connections: usize, size: usize, window: Duration) -> (f64, Duration) {
+    let addr = &server.1;
+    let pid = server.0.id();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -235,15 +257,18 @@ fn load(addr: &str, connections: usize, size: usize, window: Duration) -> f64 {
         }
         tokio::time::sleep(window / 4).await;
         let start_count = count.load(Ordering::Relaxed);
+        let start_cpu = cpu_time(pid);
         let started = Instant::now();
         tokio::time::sleep(window).await;
         let done = count.load(Ordering::Relaxed) - start_count;
+        let cpu = cpu_time(pid).saturating_sub(start_cpu);
         let rate = done as f64 / started.elapsed().as_secs_f64();
+        let cpu_per_echo = cpu / u32::try_from(done.max(1)).unwrap_or(u32::MAX);
         stop.store(true, Ordering::Relaxed);
         for task in tasks {
             let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
         }
-        rate
+        (rate, cpu_per_echo)
     })
 }
 
@@ -252,40 +277,58 @@ fn main() {
     if args.first().map(String::as_str) == Some("serve") {
         return serve(args.get(1).map_or("", String::as_str));
     }
-    let window = Duration::from_millis(if quick() { 500 } else { 3000 });
+    let window = Duration::from_millis(if quick() { 300 } else { 2000 });
+    let rounds = if quick() { 1 } else { 5 };
     println!(
-        "tokio echo, one message in flight per connection; servers on multi-thread runtimes with {} workers; {} s windows",
+        "tokio echo, one message in flight per connection; servers on multi-thread runtimes with {} workers; \
+         median of {rounds} rounds of {} s per server, the servers taking turns in each round",
         worker_threads(),
         window.as_secs_f64()
     );
+    // Started once; a round loads each in turn (rotating who goes first), so
+    // a burst from the rest of the machine falls on all of them alike.
+    let servers: Vec<Server> = SERVERS.iter().map(|which| start(which)).collect();
     println!(
-        "| connections | size | wsmachine msg/s | tokio-tungstenite msg/s | fastwebsockets msg/s | vs tokio-tungstenite | vs fastwebsockets |"
+        "| connections | size | msg/s: wsmachine / tokio-tungstenite / fastwebsockets | vs tt | vs fws | server CPU per echo (µs): wsmachine / tt / fws | CPU ratio tt/wsm | CPU ratio fws/wsm |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
     for &connections in &CONNECTIONS {
         for &size in &SIZES {
-            let rates: Vec<f64> = SERVERS
-                .iter()
-                .map(|which| {
-                    let server = start(which);
-                    let rate = load(&server.1, connections, size, window);
-                    drop(server);
-                    rate
-                })
-                .collect();
+            let mut rates: Vec<Vec<f64>> = vec![Vec::new(); SERVERS.len()];
+            let mut cpus: Vec<Vec<f64>> = vec![Vec::new(); SERVERS.len()];
+            for round in 0..rounds {
+                for k in 0..SERVERS.len() {
+                    let i = (round + k) % SERVERS.len();
+                    let (rate, cpu) = load(&servers[i], connections, size, window);
+                    rates[i].push(rate);
+                    cpus[i].push(cpu.as_secs_f64() * 1e6);
+                }
+            }
+            let rate: Vec<f64> = rates.iter_mut().map(|s| median(s)).collect();
+            let cpu: Vec<f64> = cpus.iter_mut().map(|s| median(s)).collect();
             let label = if size >= 1024 {
                 format!("{} KiB", size / 1024)
             } else {
                 format!("{size} B")
             };
             println!(
-                "| {connections} | {label} | {:.0} | {:.0} | {:.0} | {:.2}x | {:.2}x |",
-                rates[0],
-                rates[1],
-                rates[2],
-                rates[0] / rates[1],
-                rates[0] / rates[2]
+                "| {connections} | {label} | {:.0} / {:.0} / {:.0} | {:.2}x | {:.2}x | {:.1} / {:.1} / {:.1} | {:.2}x | {:.2}x |",
+                rate[0],
+                rate[1],
+                rate[2],
+                rate[0] / rate[1],
+                rate[0] / rate[2],
+                cpu[0],
+                cpu[1],
+                cpu[2],
+                cpu[1] / cpu[0],
+                cpu[2] / cpu[0]
             );
         }
     }
+}
+
+fn median(samples: &mut [f64]) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
 }
