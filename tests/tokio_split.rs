@@ -218,3 +218,27 @@ async fn read_half_forwards_into_write_half() {
     client.close(CloseCode::NORMAL, "").await.unwrap();
     echo.await.unwrap().unwrap();
 }
+
+/// Cancel safety on the read half: `read` dropped in `select!` loses no
+/// byte, and a ping that arrived meanwhile is still answered.
+#[tokio::test]
+async fn read_half_read_dropped_in_select_loses_no_byte() {
+    let (ws, mut raw) = server_pair(quiet());
+    let (mut reader, _writer) = ws.split().unwrap();
+    let mut wire = frame(0x89, b"p", Some(MASK));
+    wire.extend(frame(0x82, &[7; 300], Some(MASK)));
+    for &byte in &wire[..wire.len() - 1] {
+        raw.write_all(&[byte]).await.unwrap();
+        tokio::select! {
+            biased;
+            message = reader.read() => assert_eq!(message.unwrap(), OwnedMessage::Ping(b"p".to_vec())),
+            () = std::future::ready(()) => {}
+        }
+    }
+    raw.write_all(&wire[wire.len() - 1..]).await.unwrap();
+    assert_eq!(
+        reader.read().await.unwrap(),
+        OwnedMessage::Binary(vec![7; 300])
+    );
+    assert_eq!(read_n(&mut raw, 3).await, frame(0x8A, b"p", None));
+}
