@@ -9,7 +9,10 @@
 //! half is idle, the read half writes it at once; if the write half is busy,
 //! it sends the slot's content before it lets go. No thread waits for the
 //! other, and no lock is held by one half while it waits on the other; the
-//! writer's mutex only makes writes to the stream exclusive.
+//! writer's mutex only makes writes to the stream exclusive. When the read
+//! half writes owed frames itself, the write timeout bounds that write
+//! ([`WriteHalf::set_write_timeout`], 10 s by default): a peer that stops
+//! reading holds the read half no longer than that.
 
 use alloc::sync::Arc;
 use core::time::Duration;
