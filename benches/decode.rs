@@ -43,6 +43,18 @@ impl Seen {
         }
     }
 
+    /// The same as [`touch`](Self::touch), for a message seen in chunks.
+    #[inline(always)]
+    fn touch_parts(&mut self, len: usize, first: Option<u8>, last: Option<u8>) {
+        self.messages += 1;
+        self.bytes += len;
+        if let (Some(first), Some(last)) = (first, last) {
+            self.check = self
+                .check
+                .wrapping_add(u64::from(first) << 8 | u64::from(last));
+        }
+    }
+
     fn sum(&self) -> u64 {
         self.check ^ (self.messages as u64) << 40 ^ self.bytes as u64
     }
@@ -96,6 +108,37 @@ fn wsm_read_buf(stream: &[u8], chunk: usize) -> Seen {
     seen
 }
 
+/// wsmachine in streaming mode: every message handed out in chunks as its
+/// bytes arrive (no reassembly, nothing waits for the frame's end), read
+/// with `read_buf` + `filled` like [`wsm_read_buf`].
+fn wsm_stream(stream: &[u8], chunk: usize) -> Seen {
+    let mut conn = Connection::open_server(Config::default().with_streaming(true));
+    let mut seen = Seen::new();
+    let (mut len, mut first, mut last) = (0, None, None);
+    let mut pos = 0;
+    while pos < stream.len() {
+        let buf = conn.read_buf(READ_SPACE);
+        let n = buf.len().min(chunk).min(stream.len() - pos);
+        buf[..n].copy_from_slice(&stream[pos..pos + n]); // the socket read
+        conn.filled(n);
+        pos += n;
+        while let Some(event) = conn.next_event().expect("valid stream") {
+            if let Event::Chunk(piece) = event {
+                let bytes = black_box(piece.as_bytes());
+                if piece.is_first() {
+                    (len, first, last) = (0, bytes.first().copied(), None);
+                }
+                len += bytes.len();
+                last = bytes.last().copied().or(last);
+                if piece.is_last() {
+                    seen.touch_parts(len, first, last);
+                }
+            }
+        }
+    }
+    seen
+}
+
 fn tungstenite(stream: &[u8], chunk: usize, count: usize) -> Seen {
     use tungstenite::protocol::{Message, Role, WebSocket};
     let mut ws = WebSocket::from_raw_socket(MemStream::new(stream, chunk), Role::Server, None);
@@ -136,7 +179,8 @@ fn main() {
     );
     println!(
         "Ratios: `wsm` is wsmachine with `read_buf`+`filled` (one copy out of the transport, as the peers make); \
-         `recv` is wsmachine with `receive` from a caller buffer (one copy more). `/limit` = throughput / copy+XOR limit.\n"
+         `recv` is wsmachine with `receive` from a caller buffer (one copy more); `stream` is wsmachine in streaming mode \
+         (`read_buf`+`filled`, messages handed out in chunks as they arrive). `/limit` = throughput / copy+XOR limit.\n"
     );
     let mut overheads = Vec::new();
     for kind in [Payload::Binary, Payload::Ascii, Payload::Mixed] {
@@ -163,10 +207,10 @@ fn main() {
                 ""
             };
             println!(
-                "| reads | limit (copy+XOR) | wsmachine read_buf | wsmachine receive | tungstenite | fastwebsockets | wsm/tungstenite | wsm/fastwebsockets | wsm/limit | recv/tungstenite | recv/fastwebsockets |{text_column}"
+                "| reads | limit (copy+XOR) | wsmachine read_buf | wsmachine receive | tungstenite | fastwebsockets | wsm/tungstenite | wsm/fastwebsockets | wsm/limit | recv/tungstenite | recv/fastwebsockets | wsm streaming | stream/limit | stream/tungstenite | stream/fastwebsockets |{text_column}"
             );
             println!(
-                "|---|---|---|---|---|---|---|---|---|---|---|{}",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|{}",
                 if reference.is_some() { "---|" } else { "" }
             );
             for (read, read_name) in READS {
@@ -188,6 +232,7 @@ fn main() {
                 let mut limit_b = || limit_pass(&stream, chunk, &mut scratch2, true);
                 let mut wsm_a = || check(wsm_read_buf(&stream, chunk));
                 let mut wsm_b = || check(wsm_receive(&stream, chunk, &mut user_buf));
+                let mut wsm_s = || check(wsm_stream(&stream, chunk));
                 let mut tung = || check(tungstenite(&stream, chunk, count));
                 let mut fws = || check(fastwebsockets(&rt, &stream, chunk, count));
                 let mut binary_ref = || {
@@ -202,18 +247,20 @@ fn main() {
                     &mut wsm_b,
                     &mut tung,
                     &mut fws,
+                    &mut wsm_s,
                 ];
                 if reference.is_some() {
                     fns.push(&mut binary_ref);
                 }
                 let times = compare(runs, &mut fns);
-                let (copy_then_xor, fused, rbuf, recv, tung, fws) =
-                    (times[0], times[1], times[2], times[3], times[4], times[5]);
+                let (copy_then_xor, fused, rbuf, recv, tung, fws, streamed) = (
+                    times[0], times[1], times[2], times[3], times[4], times[5], times[6],
+                );
                 let limit = copy_then_xor.min(fused);
                 let ratio = |a: Duration, b: Duration| b.as_secs_f64() / a.as_secs_f64();
-                let over = times.get(6).map(|&bin| 100.0 * (ratio(bin, rbuf) - 1.0));
+                let over = times.get(7).map(|&bin| 100.0 * (ratio(bin, rbuf) - 1.0));
                 println!(
-                    "| {read_name} | {} | {} | {} | {} | {} | {:.2}x | {:.2}x | {:.0}% | {:.2}x | {:.2}x |{}",
+                    "| {read_name} | {} | {} | {} | {} | {} | {:.2}x | {:.2}x | {:.0}% | {:.2}x | {:.2}x | {} | {:.0}% | {:.2}x | {:.2}x |{}",
                     cell(payload_bytes, count, limit),
                     cell(payload_bytes, count, rbuf),
                     cell(payload_bytes, count, recv),
@@ -224,6 +271,10 @@ fn main() {
                     100.0 * ratio(rbuf, limit),
                     ratio(recv, tung),
                     ratio(recv, fws),
+                    cell(payload_bytes, count, streamed),
+                    100.0 * ratio(streamed, limit),
+                    ratio(streamed, tung),
+                    ratio(streamed, fws),
                     over.map(|o| format!(" {o:+.1}% |")).unwrap_or_default(),
                 );
                 if let Some(over) = over {

@@ -2,7 +2,10 @@
 //! wsmachine alone decoding (or encoding) one case in a loop, nothing else in
 //! the profile.
 //!
-//! `cargo bench --bench profile -- [decode|encode] SIZE READ KIND SECONDS`, e.g.
+//! `cargo bench --bench profile -- [decode|stream|encode] SIZE READ KIND SECONDS`
+//! (`stream`: decode in streaming mode, chunks as they arrive; `limit` and
+//! `fused`: the copy-then-XOR and copy-XOR loops the decode bench compares
+//! with), e.g.
 //! `-- decode 16 16384 binary 3`; READ 0 is "all at once"; KIND is `binary`,
 //! `ascii` or `mixed`. Under `cargo bench` with no arguments it runs briefly.
 
@@ -16,19 +19,22 @@ use cpu_time::ThreadTime;
 use common::*;
 use wsmachine::{Config, Connection, Event};
 
-fn decode(stream: &[u8], chunk: usize) -> usize {
-    let mut conn = Connection::open_server(Config::default());
+fn decode(stream: &[u8], chunk: usize, streaming: bool) -> usize {
+    let mut conn = Connection::open_server(Config::default().with_streaming(streaming));
     let mut seen = 0;
     let mut pos = 0;
     while pos < stream.len() {
-        let n = chunk.min(stream.len() - pos);
-        let buf = conn.read_buf(n);
+        // A socket-sized space, filled as far as the read goes (as benches/decode does).
+        let buf = conn.read_buf(64 * 1024);
+        let n = buf.len().min(chunk).min(stream.len() - pos);
         buf[..n].copy_from_slice(&stream[pos..pos + n]);
         conn.filled(n);
         pos += n;
         while let Some(event) = conn.next_event().expect("valid stream") {
-            if let Event::Message(message) = event {
-                seen += black_box(message.as_bytes()).len();
+            match event {
+                Event::Message(message) => seen += black_box(message.as_bytes()).len(),
+                Event::Chunk(chunk) => seen += black_box(chunk.as_bytes()).len(),
+                _ => {}
             }
         }
     }
@@ -65,14 +71,17 @@ fn main() {
     let chunk = if read == 0 { usize::MAX } else { read };
     let stream = masked_stream(kind, size, count);
     let payload = payload(kind, size, &mut Rng::new(1));
+    let mut scratch = vec![0u8; chunk.min(stream.len())];
     let start = Instant::now();
     let cpu = ThreadTime::now();
     let mut passes = 0u64;
     while start.elapsed() < Duration::from_secs_f64(seconds) {
         let n = if mode == "encode" {
             encode(&payload, count)
+        } else if mode == "limit" || mode == "fused" {
+            limit_pass(&stream, chunk, &mut scratch, mode == "fused") as usize
         } else {
-            decode(&stream, chunk)
+            decode(&stream, chunk, mode == "stream")
         };
         black_box(n);
         passes += 1;

@@ -20,15 +20,26 @@
 //! server's close; a server that sends nothing at all while we wait for a
 //! reply is pinged after 20 s and given up 20 s later. Each ends the client
 //! with a message and a non-zero status.
-use std::io::{BufRead, Write};
+//!
+//! `--file PATH` sends the file as ONE binary message instead, through the
+//! blocking adapter's message writer (`std::io::copy` into it: 64 KiB
+//! frames as the file is read, whatever its size), and checks that the
+//! echo is the file byte for byte. The echo is read as it comes back, on a
+//! second thread, chunk by chunk (streaming mode), so neither side holds
+//! the message whole: `echo_server --stream` echoes a file of any size.
+use std::io::{BufRead, Read, Write};
 use std::net::TcpStream;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
 
 mod common;
 
-use wsmachine::blocking::{self, Error, OwnedMessage, WebSocket};
+use wsmachine::blocking::{self, Error, OwnedMessage, Transport, WebSocket};
 use wsmachine::handshake::{ClientRequest, WsUrl, format_extensions};
-use wsmachine::{CloseCode, Config, ProtocolError, Timeout};
+use wsmachine::{CloseCode, Config, Connection, MessageKind, ProtocolError, Role, Timeout};
 
 const USAGE: &str = "\
 usage: echo_client [OPTIONS] [ws://HOST:PORT/PATH]   (default ws://127.0.0.1:8080/echo)
@@ -45,6 +56,8 @@ options:
                           (default 10; 0: wait forever)
   --close-timeout S       give up if the server does not answer our close within
                           S seconds (default 10; 0: wait forever)
+  --file PATH             send the file as one binary message (message writer)
+                          and check the echo byte for byte
   -h, --help              print this help";
 
 /// Said after a bad command line.
@@ -74,6 +87,7 @@ struct Options {
     protocols: Vec<String>,
     headers: Vec<(String, String)>,
     config: Config,
+    file: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -99,7 +113,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut ws = match connect(&target, &request, options.config.clone()) {
+    // --file: without compression, since the echo is read by a second engine
+    // state (see `send_file`) that took no part in the handshake.
+    let config = match options.file {
+        Some(_) => uncompressed(options.config.clone()),
+        None => options.config.clone(),
+    };
+    let mut ws = match connect(&target, &request, config) {
         Ok(ws) => ws,
         Err(Error::Rejected { status, body }) => {
             let body = String::from_utf8_lossy(&body);
@@ -137,6 +157,15 @@ fn main() -> ExitCode {
         }
     };
     report_connected(&url, &ws, &options.protocols);
+    if let Some(path) = &options.file {
+        return match send_file(ws, path) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("echo_client: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match run(&mut ws) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Error::Timeout(Timeout::Closing)) => {
@@ -166,6 +195,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Options>,
                     .expect("a timer flag");
             }
             "--origin" => options.origin = Some(value_of(&arg, args.next())?),
+            "--file" => options.file = Some(value_of(&arg, args.next())?.into()),
             "--protocol" => options.protocols.push(value_of(&arg, args.next())?),
             "--header" => options
                 .headers
@@ -309,5 +339,145 @@ fn next_message(ws: &mut WebSocket<TcpStream>) -> Result<OwnedMessage, Error> {
             }
             _ => {}
         }
+    }
+}
+
+/// `--file`: the file as one binary message through the message writer,
+/// while a second thread checks the echo against the file as it arrives.
+fn send_file(ws: WebSocket<TcpStream>, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let mut file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let size = file.metadata()?.len();
+    let started = Instant::now();
+    // The writing half keeps the connection that did the handshake; the
+    // reading half is a second engine state over a clone of the socket, in
+    // streaming mode. Whatever the reading half would send (pongs, the
+    // close reply) is the writing half's business, so it is dropped.
+    let (stream, conn) = ws.into_parts();
+    let echo_config = Config::default()
+        .with_streaming(true)
+        .without_message_size_limit()
+        .with_max_frame_size(1 << 40)?
+        .with_auto_pong(false);
+    let reader = WebSocket::from_connection(
+        ReadHalf(stream.try_clone()?),
+        Connection::open(Role::Client, echo_config),
+    );
+    let (verdict_tx, verdict_rx) = mpsc::channel();
+    let checker = {
+        let path = path.to_owned();
+        thread::spawn(move || check_echo(reader, &path, verdict_tx))
+    };
+    let mut ws = WebSocket::from_connection(stream, conn);
+    std::io::copy(&mut file, &mut ws.message_writer(MessageKind::Binary))?;
+    let sent = started.elapsed();
+    // The checker's verdict on the whole echo, then the close handshake.
+    let verdict = verdict_rx
+        .recv()
+        .map_err(|_| "the echo checker stopped without a verdict")?;
+    ws.close(CloseCode::NORMAL, "file echoed")?;
+    checker.join().map_err(|_| "the echo checker panicked")??;
+    let echoed = verdict?;
+    if echoed != size {
+        return Err(format!("sent {size} bytes, {echoed} came back").into());
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{}: {size} bytes sent as one message in {:.2} s and echoed intact in {secs:.2} s ({:.0} MiB/s)",
+        path.display(),
+        sent.as_secs_f64(),
+        size as f64 / secs / (1 << 20) as f64
+    );
+    Ok(())
+}
+
+fn uncompressed(config: Config) -> Config {
+    #[cfg(feature = "deflate")]
+    return config.with_deflate(wsmachine::deflate::DeflateConfig::default().with_enabled(false));
+    #[cfg(not(feature = "deflate"))]
+    config
+}
+
+/// Reads the echoed message chunk by chunk and compares it with the file;
+/// sends the verdict (bytes that matched), then reads on until the close.
+fn check_echo(
+    mut ws: WebSocket<ReadHalf>,
+    path: &Path,
+    verdict: mpsc::Sender<Result<u64, String>>,
+) -> Result<(), String> {
+    let result = compare_message(&mut ws, path);
+    let failed = result.is_err();
+    let _ = verdict.send(result);
+    if failed {
+        return Ok(());
+    }
+    loop {
+        match ws.read() {
+            Ok(_) => {}
+            Err(Error::Closed) => return Ok(()),
+            Err(e) => return Err(format!("after the echo: {e}")),
+        }
+    }
+}
+
+fn compare_message(ws: &mut WebSocket<ReadHalf>, path: &Path) -> Result<u64, String> {
+    let mut original = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut echo = ws.message_reader().map_err(|e| e.to_string())?;
+    if echo.kind() != MessageKind::Binary {
+        return Err("the echo is not a binary message".into());
+    }
+    let (mut got, mut want) = (vec![0u8; 64 << 10], vec![0u8; 64 << 10]);
+    let mut at = 0u64;
+    loop {
+        let n = echo.read(&mut got).map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Ok(at);
+        }
+        original
+            .read_exact(&mut want[..n])
+            .map_err(|_| format!("the echo is longer than the file (over {at} bytes)"))?;
+        if got[..n] != want[..n] {
+            let i = got[..n].iter().zip(&want[..n]).position(|(a, b)| a != b);
+            return Err(format!(
+                "the echo differs at byte {}",
+                at + i.unwrap_or(0) as u64
+            ));
+        }
+        at += n as u64;
+    }
+}
+
+/// The reading half of the socket: reads go to the socket, writes are
+/// dropped (the writing half owns everything sent).
+struct ReadHalf(TcpStream);
+
+impl Read for ReadHalf {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl Write for ReadHalf {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Read timeouts are the reading half's own; the writing half keeps the
+/// write side (and its shutdown).
+impl Transport for ReadHalf {
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> std::io::Result<()> {
+        self.0.set_read_timeout(timeout)
+    }
+
+    fn set_write_timeout(&mut self, _: Option<Duration>) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    fn shutdown_write(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --example echo_server -- [ADDR] [--any-origin]
-//!     [--ping-interval S] [--ping-timeout S] [--open-timeout S]
+//!     [--ping-interval S] [--ping-timeout S] [--open-timeout S] [--stream]
 //! ```
 //!
 //! `ADDR` defaults to `127.0.0.1:8080` (`127.0.0.1:0` picks a free port); the
@@ -23,6 +23,11 @@
 //! (10). 0 turns a timer off. A request refused with an HTTP error (a 431
 //! for a header flood) is answered, then closed with a lingering close so
 //! the client reads the answer rather than a reset.
+//!
+//! `--stream` echoes every message chunk by chunk as it arrives (streaming
+//! mode): each chunk goes back out as a frame before the next read, so a
+//! connection holds about one read (64 KiB) whatever the message size, and
+//! frames up to 1 TiB with no message size limit are accepted.
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::thread;
@@ -34,7 +39,16 @@ mod common;
 
 const PAGE: &str = include_str!("echo_page.html");
 const USAGE: &str = "usage: echo_server [ADDR] [--any-origin] [--ping-interval S] [--ping-timeout S] \
-[--open-timeout S]   (ADDR defaults to 127.0.0.1:8080; --help explains)";
+[--open-timeout S] [--stream]   (ADDR defaults to 127.0.0.1:8080; --help explains)";
+
+/// `--stream`: streaming mode, memory bounded by the read size, so any message size.
+fn stream_config(config: Config) -> Config {
+    config
+        .with_streaming(true)
+        .without_message_size_limit()
+        .with_max_frame_size(1 << 40)
+        .expect("1 TiB is the largest frame limit")
+}
 
 /// Said on the startup line: built with `--features deflate`, the default
 /// `Config` negotiates permessage-deflate.
@@ -76,6 +90,7 @@ fn parse_args() -> Result<(SocketAddr, Config), String> {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--any-origin" => config = config.with_origin_policy(OriginPolicy::Any),
+            "--stream" => config = stream_config(config),
             "--ping-interval" | "--ping-timeout" | "--open-timeout" => {
                 config = common::timer_flag(&config, &arg, || args.next())?.expect("a timer flag");
             }
@@ -153,6 +168,8 @@ fn echo(mut ws: WebSocket<TcpStream>) -> Result<Option<(u16, String)>, Error> {
         let sent = ws.read_with(|event, sender| match event {
             // Zero copy: the message is sent straight from the input buffer.
             Event::Message(message) => sender.send(message),
+            // --stream: each chunk goes out as a frame, also from the input buffer.
+            Event::Chunk(chunk) => sender.send_chunk(chunk),
             Event::Close(frame) => {
                 close = Some((frame.code.0, frame.reason.to_owned()));
                 Ok(())

@@ -31,6 +31,16 @@ pub struct Config {
     #[cfg(feature = "deflate")]
     deflate: crate::deflate::DeflateConfig,
     timeouts: Timeouts,
+    /// Streaming mode (issue 12): see [`Config::streaming`].
+    streaming: Streaming,
+}
+
+/// The streaming-mode settings, kept together.
+#[derive(Clone, Copy, Debug, Default)]
+struct Streaming {
+    on: bool,
+    /// `max_message_size` does not apply to streamed messages.
+    unlimited_messages: bool,
 }
 
 /// The four timers, each off when `None` (see [`Config::ping_interval`]).
@@ -81,6 +91,7 @@ impl Default for Config {
                 open_timeout: Some(Duration::from_secs(10)),
                 close_timeout: Some(Duration::from_secs(10)),
             },
+            streaming: Streaming::default(),
         }
     }
 }
@@ -299,6 +310,63 @@ impl Config {
     pub fn with_auto_pong(mut self, on: bool) -> Self {
         self.auto_pong = on;
         self
+    }
+}
+
+/// Streaming mode: messages received as chunks, memory bounded by the read size.
+impl Config {
+    /// Whether received text and binary messages arrive in pieces, as
+    /// [`Event::Chunk`](crate::Event::Chunk)s holding the bytes that have
+    /// arrived so far (partial frames too), instead of whole as
+    /// [`Event::Message`](crate::Event::Message) (default `false`).
+    ///
+    /// The connection then holds no more than one read (plus a partial
+    /// header or control frame, at most 139 bytes, and the deflate scratch
+    /// buffer of 64 KiB): a message of any size passes through the same
+    /// memory. Text chunks are each valid UTF-8 (a character split by a
+    /// read or a frame boundary is held back, at most 3 bytes, and starts
+    /// the next chunk); invalid text fails the connection with 1007 as soon
+    /// as it arrives, after every chunk before it was delivered.
+    pub const fn streaming(&self) -> bool {
+        self.streaming.on
+    }
+
+    /// Sets [`streaming`](Self::streaming).
+    pub fn with_streaming(mut self, on: bool) -> Self {
+        self.streaming.on = on;
+        self
+    }
+
+    /// Turns [`max_message_size`](Self::max_message_size) off for streamed
+    /// messages: with [`streaming`](Self::streaming) on, a message may be
+    /// any length ([`max_frame_size`](Self::max_frame_size) and
+    /// [`max_fragments`](Self::max_fragments) still apply). Whole-message
+    /// mode keeps the limit, which bounds its reassembly buffer.
+    ///
+    /// ```
+    /// use wsmachine::Config;
+    /// let config = Config::default()
+    ///     .with_streaming(true)
+    ///     .without_message_size_limit()
+    ///     .with_max_frame_size(1 << 40)?; // a 1 GiB single frame is fine
+    /// assert_eq!(config.streamed_message_limit(), None);
+    /// assert_eq!(Config::default().streamed_message_limit(), Some(64 << 20));
+    /// # Ok::<(), wsmachine::ConfigError>(())
+    /// ```
+    pub fn without_message_size_limit(mut self) -> Self {
+        self.streaming.unlimited_messages = true;
+        self
+    }
+
+    /// The message size limit that applies in streaming mode: `None` after
+    /// [`without_message_size_limit`](Self::without_message_size_limit),
+    /// else [`max_message_size`](Self::max_message_size).
+    pub const fn streamed_message_limit(&self) -> Option<usize> {
+        if self.streaming.unlimited_messages {
+            None
+        } else {
+            Some(self.max_message_size)
+        }
     }
 }
 

@@ -89,6 +89,64 @@
 //! server hands the request out as [`Event::Handshake`] and answers with
 //! [`Connection::accept`] or [`Connection::reject`]. [`handshake`] has the
 //! same steps as plain functions for servers that parse HTTP themselves.
+//!
+//! # Streaming
+//!
+//! With [`Config::with_streaming`] a connection hands out each text or
+//! binary message as [`Event::Chunk`]s, the bytes that have arrived so far
+//! (partial frames too), unmasked in place and borrowed from the input
+//! buffer: memory is bounded by the read size, not the message size.
+//! Receiving:
+//!
+//! ```
+//! use wsmachine::{Config, Connection, Event};
+//!
+//! let config = Config::default()
+//!     .with_streaming(true)
+//!     .without_message_size_limit() // any length; max_frame_size still applies
+//!     .with_max_frame_size(1 << 40)?;
+//! let mut server = Connection::open_server(config);
+//!
+//! let mut client = Connection::open_client(Config::default(), || [1, 2, 3, 4]);
+//! client.send_text("grüße, one chunk at a time")?;
+//! let wire = client.pending_output().to_vec();
+//!
+//! let mut text = String::new();
+//! for read in wire.chunks(7) {
+//!     server.receive(read); // whatever the socket gave
+//!     while let Some(event) = server.next_event()? {
+//!         if let Event::Chunk(chunk) = event {
+//!             // Each text chunk is valid UTF-8: a split character waits for the next.
+//!             text.push_str(chunk.as_text().unwrap());
+//!             if chunk.is_last() {
+//!                 assert_eq!(text, "grüße, one chunk at a time");
+//!             }
+//!         }
+//!     }
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Sending a message whose length is not known up front:
+//!
+//! ```
+//! use wsmachine::{Config, Connection, MessageKind};
+//!
+//! let mut client = Connection::open_client(Config::default(), || [1, 2, 3, 4]);
+//! client.begin_message(MessageKind::Binary)?; // or begin_message_coalesced(kind, frame_size)
+//! for piece in [&b"a file "[..], b"of any ", b"size"] {
+//!     client.write_chunk(piece)?; // one frame each
+//!     client.send_ping(b"")?; // control frames may go in between
+//!     // Backpressure: write pending_output() to the socket while
+//!     // client.pending_output_len() is over your high-water mark.
+//! }
+//! client.finish_message()?;
+//! # Ok::<(), wsmachine::UsageError>(())
+//! ```
+//!
+//! The blocking adapter turns both into `std::io` (gorilla's `NextWriter`
+//! and `NextReader`): see `blocking::WebSocket::message_writer` and
+//! `message_reader` (feature `std`).
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -131,5 +189,5 @@ pub use handshake::{ClientRequest, HandshakeError, HandshakeRequest, OriginPolic
 pub use mask_source::MaskSource;
 #[cfg(feature = "std")]
 pub use mask_source::OsRandom;
-pub use message::{CloseCode, CloseFrame, Message, MessageKind};
+pub use message::{Chunk, CloseCode, CloseFrame, Message, MessageKind};
 pub use time::Timestamp;

@@ -38,6 +38,64 @@ impl<'a> Message<'a> {
     }
 }
 
+/// A piece of a data message received in streaming mode
+/// ([`Config::with_streaming`](crate::Config::with_streaming)), borrowed from
+/// the connection's input buffer (or, for a compressed message, from its
+/// inflate buffer).
+///
+/// A message arrives as one or more chunks: the first has
+/// [`is_first`](Self::is_first) set, the last [`is_last`](Self::is_last)
+/// (one chunk may be both). Concatenated, they are the message. Control
+/// frames may arrive between them. Only the last chunk may be empty.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Chunk<'a> {
+    data: Message<'a>,
+    first: bool,
+    last: bool,
+}
+
+impl<'a> Chunk<'a> {
+    pub(crate) const fn new(data: Message<'a>, first: bool, last: bool) -> Self {
+        Self { data, first, last }
+    }
+
+    /// The kind of the message this chunk belongs to.
+    pub const fn kind(&self) -> MessageKind {
+        self.data.kind()
+    }
+
+    /// The chunk's bytes.
+    pub const fn as_bytes(&self) -> &'a [u8] {
+        self.data.as_bytes()
+    }
+
+    /// The chunk as text, for a text message: every text chunk is valid
+    /// UTF-8 on its own (a character split across reads is held back and
+    /// starts the next chunk).
+    pub const fn as_text(&self) -> Option<&'a str> {
+        match self.data {
+            Message::Text(text) => Some(text),
+            Message::Binary(_) => None,
+        }
+    }
+
+    /// The chunk as a [`Message`] of its kind (a part of the message, not
+    /// the whole unless it is both first and last).
+    pub const fn data(&self) -> Message<'a> {
+        self.data
+    }
+
+    /// Whether this chunk starts its message.
+    pub const fn is_first(&self) -> bool {
+        self.first
+    }
+
+    /// Whether this chunk ends its message.
+    pub const fn is_last(&self) -> bool {
+        self.last
+    }
+}
+
 /// Text or binary: the two kinds of data message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MessageKind {

@@ -123,6 +123,35 @@ pub(crate) fn to_str(bytes: &[u8]) -> Result<&str, Utf8Error> {
     core::str::from_utf8(bytes).map_err(|_| Utf8Error)
 }
 
+/// How many bytes at the end of `bytes` start a character that is not
+/// complete yet (0 to 3): the part a streamed text chunk holds back for the
+/// next one. Looks at the last three bytes only (no validation: the bytes
+/// before, and these once complete, are validated where they are handed out).
+pub(crate) fn incomplete_tail(bytes: &[u8]) -> usize {
+    let n = bytes.len();
+    for back in 1..=n.min(3) {
+        let byte = bytes[n - back];
+        match byte {
+            // A continuation byte: the lead is further back.
+            0x80..=0xBF => {}
+            // A lead byte: held back if its sequence is longer than what is here.
+            0xC0..=0xF7 => return if sequence_len(byte) > back { back } else { 0 },
+            // ASCII, or a byte that never starts a character: nothing to hold.
+            _ => return 0,
+        }
+    }
+    0
+}
+
+/// Whether `bytes` (at most 3) can begin a valid character: held-back bytes
+/// are checked at once, so that invalid text fails as soon as it arrives.
+pub(crate) fn is_char_prefix(bytes: &[u8]) -> bool {
+    match core::str::from_utf8(bytes) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none(),
+    }
+}
+
 /// The length of the sequence a lead byte starts. Only called on the first
 /// byte of a valid prefix, so it is a lead byte of a 2-, 3- or 4-byte sequence.
 const fn sequence_len(lead: u8) -> usize {
@@ -161,6 +190,24 @@ mod tests {
             at = p;
         }
         Ok(v.is_complete())
+    }
+
+    #[test]
+    fn incomplete_tails() {
+        let euro = "€".as_bytes();
+        let clef = "𝄞".as_bytes();
+        assert_eq!(incomplete_tail(b""), 0);
+        assert_eq!(incomplete_tail(b"abc"), 0);
+        assert_eq!(incomplete_tail(euro), 0);
+        assert_eq!(incomplete_tail(&euro[..1]), 1);
+        assert_eq!(incomplete_tail(&euro[..2]), 2);
+        assert_eq!(incomplete_tail(&clef[..3]), 3);
+        assert_eq!(incomplete_tail(clef), 0);
+        assert_eq!(incomplete_tail(&[b'a', 0x80]), 0); // invalid, left to the check
+        assert!(is_char_prefix(&clef[..3]));
+        assert!(!is_char_prefix(&[0xC0]));
+        assert!(!is_char_prefix(&[0xE0, 0x80]));
+        assert!(!is_char_prefix(&[0xF4, 0x90]));
     }
 
     #[test]

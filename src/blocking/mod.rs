@@ -37,10 +37,28 @@
 //! returns [`Error::Closed`]. Dropping the `WebSocket` drops the stream, which
 //! closes a `TcpStream`: RFC 6455 section 7.1.1 wants the server to close the
 //! TCP connection first, and [`WebSocket::is_closed`] says when it may.
+//!
+//! # Messages as byte streams
+//!
+//! [`WebSocket::message_writer`] and [`WebSocket::message_reader`] turn one
+//! message into `std::io` (gorilla's `NextWriter` and `NextReader`); with
+//! [`Config::with_streaming`](crate::Config::with_streaming) neither end holds it whole:
+//!
+//! ```no_run
+//! use wsmachine::{MessageKind, blocking};
+//!
+//! let mut ws = blocking::connect("ws://127.0.0.1:8080/upload")?;
+//! let mut file = std::fs::File::open("video.mp4")?;
+//! std::io::copy(&mut file, &mut ws.message_writer(MessageKind::Binary))?; // one message
+//! let mut reply = ws.message_reader()?; // the next message, read as it arrives
+//! std::io::copy(&mut reply, &mut std::fs::File::create("echo.mp4")?)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod error;
 mod handshake;
 mod split;
+mod stream;
 mod transport;
 
 use alloc::borrow::ToOwned;
@@ -60,6 +78,7 @@ pub use handshake::{
     read_request_head_within, respond,
 };
 pub use split::{ReadHalf, WriteHalf, reunite};
+pub use stream::{MessageReader, MessageWriter};
 use transport::Applied;
 pub use transport::{LINGER_BYTES, LINGER_TIME, LINGER_TIMEOUT, Transport, lingering_close};
 
@@ -180,10 +199,50 @@ impl<S: Read + Write + Transport> WebSocket<S> {
     /// # Errors
     ///
     /// See [`Error`]; [`Error::Io`] with a timeout kind can be retried.
+    ///
+    /// In streaming mode ([`Config::with_streaming`](crate::Config::with_streaming))
+    /// a message's chunks are put together here, up to
+    /// [`Config::max_message_size`](crate::Config::max_message_size) (over
+    /// it, the connection is closed with 1009 and this fails with
+    /// [`ProtocolError::MessageTooLarge`](crate::ProtocolError::MessageTooLarge));
+    /// pings and pongs that arrive in the middle of a message are answered
+    /// and skipped. [`message_reader`](Self::message_reader) reads a message
+    /// without holding it whole.
     pub fn read(&mut self) -> Result<OwnedMessage, Error> {
+        let limit = self.conn.config().max_message_size();
+        let mut partial: Option<(MessageKind, Vec<u8>)> = None;
         loop {
-            if let Some(message) = self.read_with(|event, _| OwnedMessage::from_event(&event))? {
-                return Ok(message);
+            let next = self.read_with(|event, _| match event {
+                Event::Chunk(chunk) => {
+                    if chunk.is_first() {
+                        partial = Some((chunk.kind(), Vec::new()));
+                    }
+                    // Without a first chunk: the rest of a message whose
+                    // `message_reader` was dropped early.
+                    let (_, data) = partial.as_mut()?;
+                    if data.len() + chunk.as_bytes().len() > limit {
+                        return Some(Err(crate::ProtocolError::MessageTooLarge));
+                    }
+                    data.extend_from_slice(chunk.as_bytes());
+                    let (kind, data) = partial.take_if(|_| chunk.is_last())?;
+                    Some(Ok(match kind {
+                        MessageKind::Text => OwnedMessage::Text(
+                            String::from_utf8(data).expect("text chunks are UTF-8"),
+                        ),
+                        MessageKind::Binary => OwnedMessage::Binary(data),
+                    }))
+                }
+                Event::Ping(_) | Event::Pong(_) if partial.is_some() => None,
+                other => OwnedMessage::from_event(&other).map(Ok),
+            })?;
+            match next {
+                Some(Ok(message)) => return Ok(message),
+                Some(Err(too_large)) => {
+                    self.conn.close(CloseCode::MESSAGE_TOO_BIG, "")?;
+                    self.flush()?;
+                    return Err(Error::Protocol(too_large));
+                }
+                None => {}
             }
         }
     }

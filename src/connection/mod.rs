@@ -21,7 +21,7 @@ use crate::handshake::{
     ClientRequest, HandshakeRequest, RequestParser, ResponseParser, generate_key,
 };
 use crate::mask_source::MaskSource;
-use crate::message::{CloseCode, CloseFrame, Message, MessageKind};
+use crate::message::{Chunk, CloseCode, CloseFrame, Message, MessageKind};
 use crate::time::Timestamp;
 use timers::{Action, Timers};
 
@@ -70,6 +70,10 @@ pub enum Event<'a> {
     /// The peer's close frame; the reply is already queued and the connection
     /// is now [`State::Closed`].
     Close(CloseFrame<'a>),
+    /// Streaming mode ([`Config::with_streaming`]): the bytes of a text or
+    /// binary message that have arrived so far, in place of
+    /// [`Event::Message`].
+    Chunk(Chunk<'a>),
 }
 
 /// A WebSocket connection: bytes in, events and bytes out. One type for both
@@ -541,6 +545,43 @@ impl Connection {
         self.sender.send_fragment(kind, payload, fin)
     }
 
+    /// Starts a message sent as a stream; see [`Sender::begin_message`].
+    pub fn begin_message(&mut self, kind: MessageKind) -> Result<(), UsageError> {
+        self.sender.begin_message(kind)
+    }
+
+    /// Starts a streamed message whose chunks are coalesced into frames of
+    /// `frame_size` bytes; see [`Sender::begin_message_coalesced`].
+    pub fn begin_message_coalesced(
+        &mut self,
+        kind: MessageKind,
+        frame_size: usize,
+    ) -> Result<(), UsageError> {
+        self.sender.begin_message_coalesced(kind, frame_size)
+    }
+
+    /// Writes the next chunk of a streamed message; see [`Sender::write_chunk`].
+    pub fn write_chunk(&mut self, data: &[u8]) -> Result<(), UsageError> {
+        self.sender.write_chunk(data)
+    }
+
+    /// Ends a streamed message; see [`Sender::finish_message`].
+    pub fn finish_message(&mut self) -> Result<(), UsageError> {
+        self.sender.finish_message()
+    }
+
+    /// Writes a last chunk and ends a streamed message; see
+    /// [`Sender::finish_message_with`].
+    pub fn finish_message_with(&mut self, data: &[u8]) -> Result<(), UsageError> {
+        self.sender.finish_message_with(data)
+    }
+
+    /// Bytes of output waiting to be written, for backpressure; see
+    /// [`Sender::pending_output_len`].
+    pub fn pending_output_len(&self) -> usize {
+        self.sender.pending_output_len()
+    }
+
     /// Sends a ping (at most 125 bytes of payload).
     pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), UsageError> {
         self.sender.send_ping(payload)
@@ -597,7 +638,33 @@ fn raw_to_event<'a>(
             // Checked by the reader already.
             reason: core::str::from_utf8(&reader.buf[range]).unwrap_or_default(),
         })),
+        RawEvent::Chunk(at) => {
+            let bytes = if at.inflated {
+                &reader.inflated[at.range]
+            } else {
+                &reader.buf[at.range]
+            };
+            chunk(at.kind, bytes, at.first, at.last)
+        }
     }
+}
+
+fn chunk(
+    kind: MessageKind,
+    bytes: &[u8],
+    first: bool,
+    last: bool,
+) -> Result<Event<'_>, ProtocolError> {
+    let data = match kind {
+        MessageKind::Binary => Message::Binary(bytes),
+        // The one UTF-8 check of these bytes, which also yields the `&str`
+        // (held-back character starts, at most 3 bytes, are checked again
+        // once complete).
+        MessageKind::Text => {
+            Message::Text(crate::utf8::to_str(bytes).map_err(|_| ProtocolError::InvalidUtf8)?)
+        }
+    };
+    Ok(Event::Chunk(Chunk::new(data, first, last)))
 }
 
 fn message(kind: MessageKind, payload: &[u8]) -> Result<Event<'_>, ProtocolError> {

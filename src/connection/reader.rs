@@ -13,6 +13,8 @@ use crate::frame::{Decoded, FrameHeader, OpCode, apply_mask};
 use crate::message::{CloseCode, MessageKind};
 use crate::utf8::Utf8Validator;
 
+mod stream;
+
 /// Input and reassembly buffers at least this large are released when they
 /// empty, so a connection that once received a big message does not keep
 /// its memory while idle.
@@ -29,6 +31,19 @@ pub(super) enum RawEvent {
     Ping(Range<usize>),
     Pong(Range<usize>),
     Close(CloseCode, Range<usize>),
+    /// Streaming mode: a piece of a message.
+    Chunk(ChunkAt),
+}
+
+/// Where a streamed chunk is: in the input buffer, or in the inflate buffer.
+#[derive(Clone, Debug)]
+pub(super) struct ChunkAt {
+    pub(super) kind: MessageKind,
+    pub(super) range: Range<usize>,
+    /// `range` is in [`Reader::inflated`] rather than the input buffer.
+    pub(super) inflated: bool,
+    pub(super) first: bool,
+    pub(super) last: bool,
 }
 
 /// A frame whose header has been read and whose payload is arriving.
@@ -74,6 +89,10 @@ pub(super) struct Reader {
     /// permessage-deflate, once negotiated.
     #[cfg(feature = "deflate")]
     pub(super) inflater: Option<crate::deflate::Decompressor>,
+    /// Streaming mode: where the message being handed out stands.
+    stream: stream::StreamState,
+    /// Streaming mode: the bounded buffer compressed messages inflate into.
+    pub(super) inflated: Vec<u8>,
 }
 
 impl Reader {
@@ -141,7 +160,7 @@ impl Reader {
     }
 
     pub(super) fn memory_usage(&self) -> usize {
-        self.buf.capacity() + self.assembly.capacity()
+        self.buf.capacity() + self.assembly.capacity() + self.inflated.capacity()
     }
 
     /// Drives the frame decoder until one event is ready or more input is needed.
@@ -151,6 +170,9 @@ impl Reader {
         config: &Config,
         role: Role,
     ) -> Result<Option<RawEvent>, ProtocolError> {
+        if config.streaming() {
+            return self.advance_streaming(tx, config, role);
+        }
         if self.assembly_delivered {
             self.assembly_delivered = false;
             self.assembly.clear();
@@ -269,6 +291,7 @@ impl Reader {
         let mut text = false;
         match header.opcode {
             OpCode::Continuation => {
+                let over_limit = self.over_message_limit(config, payload_len);
                 // Section 5.4: continuation only inside a fragmented message.
                 let Some(fragmented) = &mut self.fragmented else {
                     return Err(ProtocolError::UnexpectedContinuation);
@@ -279,7 +302,7 @@ impl Reader {
                 }
                 compressed = fragmented.compressed;
                 // A compressed message is bounded while it inflates instead.
-                if !compressed && self.assembly.len() + payload_len > config.max_message_size() {
+                if !compressed && over_limit {
                     return Err(ProtocolError::MessageTooLarge);
                 }
                 text = fragmented.kind == MessageKind::Text;
@@ -289,7 +312,7 @@ impl Reader {
                 if self.fragmented.is_some() {
                     return Err(ProtocolError::ExpectedContinuation);
                 }
-                if !compressed && payload_len > config.max_message_size() {
+                if !compressed && payload_len > message_limit(config) {
                     return Err(ProtocolError::MessageTooLarge);
                 }
                 if header.opcode == OpCode::Text {
@@ -432,6 +455,27 @@ impl Reader {
     ) -> Result<(), ProtocolError> {
         // Unreachable in practice: RSV1 is refused when no extension allows it.
         Err(ProtocolError::ReservedBits)
+    }
+}
+
+/// The message size limit in the connection's mode.
+fn message_limit(config: &Config) -> usize {
+    if config.streaming() {
+        config.streamed_message_limit().unwrap_or(usize::MAX)
+    } else {
+        config.max_message_size()
+    }
+}
+
+impl Reader {
+    /// Whether `more` bytes take the message in progress past its limit.
+    fn over_message_limit(&self, config: &Config, more: usize) -> bool {
+        let so_far = if config.streaming() {
+            self.stream.received()
+        } else {
+            self.assembly.len()
+        };
+        so_far.saturating_add(more) > message_limit(config)
     }
 }
 

@@ -11,6 +11,8 @@ use crate::mask_source::MaskSource;
 use crate::message::{CloseCode, Message, MessageKind};
 use crate::utf8::Utf8Validator;
 
+mod stream;
+
 /// Once this much output is waiting, an owed pong stays owed (only the latest
 /// is kept) instead of being queued, so a ping flood from a peer that does
 /// not read cannot grow the output buffer.
@@ -77,6 +79,8 @@ pub struct Sender {
     /// The fragmented message being sent is compressed.
     #[cfg(feature = "deflate")]
     outgoing_compressed: bool,
+    /// A message streamed with `begin_message` / `write_chunk` / `finish_message`.
+    stream: Option<stream::OutStream>,
 }
 
 impl core::fmt::Debug for Sender {
@@ -109,6 +113,7 @@ impl Sender {
             scratch: Vec::new(),
             #[cfg(feature = "deflate")]
             outgoing_compressed: false,
+            stream: None,
         }
     }
 
@@ -186,19 +191,40 @@ impl Sender {
         payload: &[u8],
         fin: bool,
     ) -> Result<(), UsageError> {
+        if self.stream.is_some() {
+            // The message belongs to `begin_message`'s stream.
+            return Err(UsageError::MessageInProgress);
+        }
+        self.fragment(kind, payload, fin, false)
+    }
+
+    /// One frame of a fragmented message. `streamed`: from
+    /// `begin_message`'s stream, whose text was checked as it was written,
+    /// which is compressed whatever its size, and whose frames each end
+    /// with a sync flush so the peer can inflate each as it arrives.
+    fn fragment(
+        &mut self,
+        kind: MessageKind,
+        payload: &[u8],
+        fin: bool,
+        streamed: bool,
+    ) -> Result<(), UsageError> {
         self.check_can_send_data()?;
         let opcode = match self.outgoing {
             Some(current) if current != kind => return Err(UsageError::NoMessageInProgress),
             Some(_) => OpCode::Continuation,
             None => {
-                self.outgoing_utf8.reset();
+                // A stream's text was checked from `begin_message` on.
+                if !streamed {
+                    self.outgoing_utf8.reset();
+                }
                 match kind {
                     MessageKind::Text => OpCode::Text,
                     MessageKind::Binary => OpCode::Binary,
                 }
             }
         };
-        if kind == MessageKind::Text {
+        if kind == MessageKind::Text && !streamed {
             let mut check = self.outgoing_utf8;
             check.feed(payload).map_err(|_| UsageError::InvalidUtf8)?;
             if fin && !check.is_complete() {
@@ -210,7 +236,7 @@ impl Sender {
         #[cfg(feature = "deflate")]
         if let Some(deflater) = &mut self.deflater {
             if opcode != OpCode::Continuation {
-                self.outgoing_compressed = deflater.should_compress(payload.len());
+                self.outgoing_compressed = streamed || deflater.should_compress(payload.len());
             }
             if self.outgoing_compressed {
                 // RFC 7692 section 6.1: RSV1 on the first frame of a compressed message only.
@@ -224,6 +250,8 @@ impl Sender {
                 deflater.compress_fragment(payload, &mut scratch);
                 if fin {
                     deflater.finish_message(&mut scratch);
+                } else if streamed {
+                    deflater.flush_fragment(&mut scratch);
                 }
                 self.write_frame_rsv(opcode, fin, rsv, &scratch);
                 self.keep_scratch(scratch);
@@ -287,7 +315,7 @@ impl Sender {
     /// ```
     pub fn send_vectored(&mut self, message: Message<'_>) -> Result<FrameHead, UsageError> {
         self.check_can_send_data()?;
-        if self.outgoing.is_some() {
+        if self.outgoing.is_some() || self.stream.is_some() {
             return Err(UsageError::MessageInProgress);
         }
         #[cfg(feature = "deflate")]
@@ -315,7 +343,7 @@ impl Sender {
 
     fn send_message(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), UsageError> {
         self.check_can_send_data()?;
-        if self.outgoing.is_some() {
+        if self.outgoing.is_some() || self.stream.is_some() {
             return Err(UsageError::MessageInProgress);
         }
         #[cfg(feature = "deflate")]
@@ -474,10 +502,11 @@ impl Sender {
     }
 
     pub(super) fn memory_usage(&self) -> usize {
+        let stream = self.stream.as_ref().map_or(0, stream::OutStream::capacity);
         #[cfg(feature = "deflate")]
-        return self.out.capacity() + self.scratch.capacity();
+        return self.out.capacity() + self.scratch.capacity() + stream;
         #[cfg(not(feature = "deflate"))]
-        self.out.capacity()
+        return self.out.capacity() + stream;
     }
 
     pub(super) fn set_open(&mut self) {

@@ -119,6 +119,16 @@ impl Compressor {
         }
     }
 
+    /// Ends a fragment of a streamed message with a sync flush, so that
+    /// everything fed so far can be inflated by the peer as soon as the
+    /// frame arrives. The flush's empty stored block stays in the data
+    /// (only the message's last one is removed).
+    pub fn flush_fragment(&mut self, out: &mut Vec<u8>) {
+        if let Some(state) = self.state.as_mut() {
+            run(state, &[], TDEFLFlush::Sync, out);
+        }
+    }
+
     /// Ends the message: flushes, removes the `00 00 ff ff` tail, and starts
     /// the next message afresh if this direction has no context takeover.
     ///

@@ -41,6 +41,8 @@ pub struct Decompressor {
     /// Some payload bytes of the current message were fed.
     fed: bool,
     failed: bool,
+    /// Streaming: how much of the message tail was fed by [`Decompressor::finish_some`].
+    tail_fed: usize,
 }
 
 impl core::fmt::Debug for Decompressor {
@@ -65,6 +67,7 @@ impl Decompressor {
             stream_ended: false,
             fed: false,
             failed: false,
+            tail_fed: 0,
         }
     }
 
@@ -127,6 +130,57 @@ impl Decompressor {
         } else if self.failed {
             return Err(DeflateError::Corrupt);
         }
+        self.end_message();
+        Ok(())
+    }
+
+    /// Streaming: inflates `input` (the next bytes of a compressed message's
+    /// payload) into `out` until the input is used up or `out` holds `room`
+    /// bytes. Returns how many input bytes were consumed and whether `out`
+    /// filled up, in which case more output may be waiting: call again
+    /// (with the unconsumed input, possibly none) once `out` has room.
+    ///
+    /// The output is bounded by `room` whatever the input (a small frame
+    /// that inflates to gigabytes comes out `room` bytes at a time).
+    pub fn decompress_some(
+        &mut self,
+        input: &[u8],
+        out: &mut Vec<u8>,
+        room: usize,
+    ) -> Result<(usize, bool), DeflateError> {
+        if self.failed {
+            return Err(DeflateError::Corrupt);
+        }
+        self.fed |= !input.is_empty();
+        let result = self.inflate_bounded(input, out, room);
+        self.failed = result.is_err();
+        result
+    }
+
+    /// Streaming: ends the message as [`finish_message`](Self::finish_message)
+    /// does, with the output bounded like [`decompress_some`](Self::decompress_some).
+    /// Returns `false` when `out` filled up first: call again once it has
+    /// room; `true` once the message is finished.
+    pub fn finish_some(&mut self, out: &mut Vec<u8>, room: usize) -> Result<bool, DeflateError> {
+        if self.failed {
+            return Err(DeflateError::Corrupt);
+        }
+        if self.fed {
+            let (consumed, full) = self.decompress_some(&TAIL[self.tail_fed..], out, room)?;
+            self.tail_fed += consumed;
+            if full || self.tail_fed < TAIL.len() {
+                return Ok(false);
+            }
+            self.fed = false;
+            self.tail_fed = 0;
+        }
+        self.end_message();
+        Ok(true)
+    }
+
+    /// After the last frame of a message: start the next message afresh if
+    /// the peer has no context takeover or ended its DEFLATE stream.
+    fn end_message(&mut self) {
         // A sender may end a message with a BFINAL block (RFC 7692 §7.2.3.4):
         // its DEFLATE stream is over, so the next message starts a new one.
         if self.no_context_takeover || self.stream_ended {
@@ -140,7 +194,44 @@ impl Decompressor {
             }
             self.stream_ended = false;
         }
-        Ok(())
+    }
+
+    fn inflate_bounded(
+        &mut self,
+        input: &[u8],
+        out: &mut Vec<u8>,
+        room: usize,
+    ) -> Result<(usize, bool), DeflateError> {
+        if self.stream_ended {
+            // Bytes after the final block of a message mean nothing.
+            return Ok((input.len(), false));
+        }
+        let state = self
+            .state
+            .get_or_insert_with(|| InflateState::new_boxed(DataFormat::Raw));
+        let mut consumed = 0;
+        loop {
+            let start = out.len();
+            if start >= room {
+                return Ok((consumed, true));
+            }
+            let len = (room - start).min(CHUNK);
+            out.resize(start + len, 0);
+            let r = inflate(state, &input[consumed..], &mut out[start..], MZFlush::None);
+            out.truncate(start + r.bytes_written);
+            consumed += r.bytes_consumed;
+            let progressed = r.bytes_written > 0 || r.bytes_consumed > 0;
+            match r.status {
+                Ok(MZStatus::StreamEnd) => {
+                    self.stream_ended = true;
+                    return Ok((input.len(), false));
+                }
+                // As in `inflate_into`: stop once a call makes no progress.
+                Ok(_) | Err(MZError::Buf) if !progressed => return Ok((consumed, false)),
+                Ok(_) | Err(MZError::Buf) => {}
+                Err(_) => return Err(DeflateError::Corrupt),
+            }
+        }
     }
 
     fn inflate_into(

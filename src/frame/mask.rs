@@ -20,10 +20,19 @@
 #[inline]
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     let key = rotate_key(key, offset);
-    let wide = wide_key(key);
-    let (chunks, tail) = buf.as_chunks_mut::<16>();
+    let wide = wide_key(key).to_ne_bytes();
+    // 64 bytes a step, byte by byte against a 64-byte key: the shape LLVM
+    // turns into full-width vector XORs (u128 words became pairs of scalar
+    // 64-bit XORs to memory).
+    let mut key64 = [0u8; 64];
+    for (i, k) in key64.iter_mut().enumerate() {
+        *k = wide[i & 15];
+    }
+    let (chunks, tail) = buf.as_chunks_mut::<64>();
     for chunk in chunks {
-        *chunk = (u128::from_ne_bytes(*chunk) ^ wide).to_ne_bytes();
+        for (b, k) in chunk.iter_mut().zip(&key64) {
+            *b ^= k;
+        }
     }
     for (i, byte) in tail.iter_mut().enumerate() {
         *byte ^= key[i & 3];

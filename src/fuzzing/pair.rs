@@ -386,6 +386,7 @@ fn receive_events(ends: &mut [Peer; 2], to: usize, bytes: &[u8], eof: bool) {
                 assert!(b.len() <= config.max_message_size());
                 Sent::Binary(b.to_vec())
             }
+            Event::Chunk(c) => panic!("a chunk while streaming is off: {c:?}"),
             Event::Ping(p) => Sent::Ping(p.to_vec()),
             Event::Pong(p) => {
                 assert!(

@@ -45,7 +45,8 @@ impl StreamParams {
             .and_then(|c| c.with_max_headers(HEADERS[usize::from((b1 >> 5) & 3)]))
             .expect("limits in range")
             .with_auto_pong(b0 & 0x40 == 0)
-            .with_origin_policy(origin);
+            .with_origin_policy(origin)
+            .with_streaming(b2 & 0x20 != 0);
         Self {
             config,
             max_chunk: 1 << (b3 % 13),
@@ -127,6 +128,10 @@ fn drain_stream(conn: &mut Connection, seen: &mut Seen, budget: usize) -> bool {
             Event::Message(message) => {
                 assert!(message.as_bytes().len() <= config.max_message_size());
             }
+            Event::Chunk(chunk) => assert!(
+                config.streaming(),
+                "a chunk while streaming is off: {chunk:?}"
+            ),
             Event::Ping(payload) => {
                 assert!(payload.len() <= 125 && payload.len() <= config.max_frame_size());
                 seen.pings.push(payload.to_vec());

@@ -3,7 +3,8 @@
 
     python3 tests/autobahn/check.py [--reports DIR] [--agent NAME] MODE...
 
-MODE is "server" and/or "client"; each reads DIR/MODE/:
+MODE is "server", "client" and/or "stream" (server mode against
+echo_server --stream); each reads DIR/MODE/:
   index.json           the suite's master report ({agent: {case: result}})
   expected-cases.json  the case ids the rendered spec selects (list_cases.py)
   run-info.json        wall time and process problems recorded by run.sh
@@ -55,6 +56,7 @@ CATEGORY_NAMES = dict(CATEGORIES)
 MODE_TITLES = {
     "server": "server mode: wstest fuzzingclient -> echo_server",
     "client": "client mode: autobahn_client -> wstest fuzzingserver",
+    "stream": "server mode, streaming: wstest fuzzingclient -> echo_server --stream",
 }
 
 
@@ -226,7 +228,7 @@ def markdown(results, agent):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("modes", nargs="+", choices=["server", "client"])
+    ap.add_argument("modes", nargs="+", choices=["server", "client", "stream"])
     ap.add_argument("--reports", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "reports"))
     ap.add_argument("--agent", default="wsmachine")
     ap.add_argument("--markdown", help="Markdown output file (default REPORTS/summary.md)")

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Run Autobahn|Testsuite against wsmachine's example testees and check the result.
 #
-#   tests/autobahn/run.sh [server|client|all]      (default: all)
+#   tests/autobahn/run.sh [server|client|all|stream]      (default: all)
 #
 # server: the suite (wstest -m fuzzingclient) connects to our echo server
 #         (examples/echo_server, started as `echo_server 127.0.0.1:PORT`).
 # client: the suite runs a fuzzing server (wstest -m fuzzingserver) and our
 #         client testee (examples/autobahn_client, started as
 #         `autobahn_client ws://127.0.0.1:PORT`) drives it.
+# stream: server mode against `echo_server --stream` (streaming mode: every
+#         message echoed chunk by chunk), reports in reports/stream. Not
+#         part of "all"; CI runs it on cases 1-10 (AUTOBAHN_CASES).
 # Then check.py reads reports/<mode>/index.json and fails unless every case is
 # OK (7.1.6, 7.13.1, 7.13.2 are INFORMATIONAL by the suite's own definition).
 #
@@ -17,6 +20,8 @@
 #                         there is no {addr}. Parsed by bash (quoting works),
 #                         run from the repo root.
 #                         Default: <target>/release/examples/echo_server
+#   AUTOBAHN_STREAM_CMD   the same for stream mode. Default:
+#                         <target>/release/examples/echo_server --stream
 #   AUTOBAHN_CLIENT_CMD   client testee command; "ws://127.0.0.1:PORT" replaces
 #                         {url}, or is appended. Default:
 #                         <target>/release/examples/autobahn_client
@@ -54,6 +59,7 @@ case "$MODE" in
     server) MODES=(server) ;;
     client) MODES=(client) ;;
     all) MODES=(server client) ;;
+    stream) MODES=(stream) ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
 esac
@@ -132,13 +138,15 @@ wait_port() { # PORT PID WHAT
 }
 
 # Render a spec template: fill in the port, optionally override "cases".
-render_spec() { # TEMPLATE PORT OUT
-    AB_CASES="${AUTOBAHN_CASES:-}" "$PY3" - "$1" "$2" "$3" <<'EOF'
+render_spec() { # TEMPLATE PORT OUT [OUTDIR]
+    AB_CASES="${AUTOBAHN_CASES:-}" "$PY3" - "$1" "$2" "$3" "${4:-}" <<'EOF'
 import json, os, sys
-template, port, out = sys.argv[1], sys.argv[2], sys.argv[3]
+template, port, out, outdir = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 with open(template) as f:
     text = f.read().replace("@PORT@", port)
 spec = json.loads(text)
+if outdir:
+    spec["outdir"] = outdir
 cases = os.environ.get("AB_CASES", "").strip()
 if cases:
     spec["cases"] = [c.strip() for c in cases.split(",") if c.strip()]
@@ -191,9 +199,11 @@ EXAMPLES="$TARGET_DIR/release/examples"
 
 SERVER_CMD="${AUTOBAHN_SERVER_CMD:-}"
 CLIENT_CMD="${AUTOBAHN_CLIENT_CMD:-}"
+STREAM_CMD="${AUTOBAHN_STREAM_CMD:-}"
 build_examples=()
 for m in "${MODES[@]}"; do
     if [[ $m == server && -z "$SERVER_CMD" ]]; then build_examples+=(--example echo_server); fi
+    if [[ $m == stream && -z "$STREAM_CMD" ]]; then build_examples+=(--example echo_server); fi
     if [[ $m == client && -z "$CLIENT_CMD" ]]; then build_examples+=(--example autobahn_client); fi
 done
 if ((${#build_examples[@]})) && [[ "${AUTOBAHN_SKIP_BUILD:-0}" != 1 ]]; then
@@ -203,28 +213,33 @@ if ((${#build_examples[@]})) && [[ "${AUTOBAHN_SKIP_BUILD:-0}" != 1 ]]; then
 fi
 [[ -n "$SERVER_CMD" ]] || SERVER_CMD="$(printf '%q' "$EXAMPLES/echo_server")"
 [[ -n "$CLIENT_CMD" ]] || CLIENT_CMD="$(printf '%q' "$EXAMPLES/autobahn_client")"
+[[ -n "$STREAM_CMD" ]] || STREAM_CMD="$(printf '%q --stream' "$EXAMPLES/echo_server")"
 
 # --- server mode: wstest is the client, our echo server the testee ----------
-run_server() {
-    local out="$REPORTS/server" port t0 t1 rc=0 alive=1
+run_server() { run_server_mode server "$SERVER_CMD"; }
+# Stream mode is server mode against the streaming echo server.
+run_stream() { run_server_mode stream "$STREAM_CMD"; }
+run_server_mode() { # MODE (report directory) TESTEE-CMD
+    local mode="$1" testee="$2"
+    local out="$REPORTS/$mode" port t0 t1 rc=0 alive=1
     rm -rf "$out"; mkdir -p "$out"
     port="$(free_port)"
-    render_spec "$HERE/fuzzingclient.json" "$port" "$out/spec.json"
+    render_spec "$HERE/fuzzingclient.json" "$port" "$out/spec.json" "./reports/$mode"
     "$VPY" "$HERE/list_cases.py" "$out/spec.json" >"$out/expected-cases.json"
     local cmdline
-    cmdline="$(testee_cmdline "$SERVER_CMD" "127.0.0.1:$port" "{addr}")"
-    log "server mode: testee: $cmdline"
+    cmdline="$(testee_cmdline "$testee" "127.0.0.1:$port" "{addr}")"
+    log "$mode mode: testee: $cmdline"
     t0="$(now)"
     start_bg "$ROOT" "$out/testee.log" bash -c "exec $cmdline"
     local testee_pid="$BG_PID"
     if ! wait_port "$port" "$testee_pid" "server testee"; then
         tail -n 20 "$out/testee.log" >&2 || true
-        write_info "$out/run-info.json" mode=server wall_seconds=0 suite_rc=-1 \
-            "problem=server testee did not start listening (see reports/server/testee.log)"
+        write_info "$out/run-info.json" "mode=$mode" wall_seconds=0 suite_rc=-1 \
+            "problem=server testee did not start listening (see reports/$mode/testee.log)"
         stop_bg "$testee_pid"
         return 0
     fi
-    log "server mode: wstest -m fuzzingclient (timeout ${SUITE_TIMEOUT}s), log: reports/server/wstest.log"
+    log "$mode mode: wstest -m fuzzingclient (timeout ${SUITE_TIMEOUT}s), log: reports/$mode/wstest.log"
     run_step "$HERE" "$out/wstest.log" "$SUITE_TIMEOUT" "$WSTEST" -m fuzzingclient -s "$out/spec.json"
     rc="$STEP_RC"
     t1="$(now)"
@@ -233,9 +248,9 @@ run_server() {
     local problem=""
     if ((rc == 124 || rc == 137)); then problem="wstest timed out after ${SUITE_TIMEOUT}s"
     elif ((rc != 0)); then problem="wstest exited with status $rc"
-    elif ((alive == 0)); then problem="the server testee exited during the run (see reports/server/testee.log)"
+    elif ((alive == 0)); then problem="the server testee exited during the run (see reports/$mode/testee.log)"
     fi
-    write_info "$out/run-info.json" mode=server "wall_seconds=$(elapsed "$t0" "$t1")" \
+    write_info "$out/run-info.json" "mode=$mode" "wall_seconds=$(elapsed "$t0" "$t1")" \
         "suite_rc=$rc" "testee_alive_at_end=$alive" "testee_cmd=$cmdline" \
         ${problem:+"problem=$problem"}
 }
