@@ -177,14 +177,17 @@ fn client(uid: u64, mut stream: TcpStream, config: Config, hub: &Sender<Hub>) ->
         blocking::lingering_close(stream);
         return Ok(());
     }
+    // In the room before the 101 goes out: a member whose handshake has
+    // completed hears every message sent after (the main loop's Leave undoes
+    // this if the handshake fails).
+    let (queue_tx, queue_rx) = mpsc::sync_channel::<Arc<str>>(QUEUE);
+    hub.send(Hub::Join(uid, queue_tx)).ok();
     let ws = WebSocket::accept_head(stream, &head, config, |_| Decision::accept())
         .map_err(io::Error::other)?;
     // The read half keeps answering pings (and runs keepalive) while the
     // write half sends broadcasts; neither waits for the other.
     let (mut reader, writer) = ws.split().map_err(io::Error::other)?;
     writer.set_write_timeout(Some(WRITE_TIMEOUT));
-    let (queue_tx, queue_rx) = mpsc::sync_channel::<Arc<str>>(QUEUE);
-    hub.send(Hub::Join(uid, queue_tx)).ok();
     eprintln!("client {uid}: joined");
     let broadcasts = writer.clone();
     thread::spawn(move || write_loop(queue_rx, &broadcasts));
