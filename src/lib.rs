@@ -81,6 +81,9 @@
 //! - `rustls`: `wss://` in the `blocking` adapter and the [`tls`] module
 //!   (rustls with the `ring` provider, chosen explicitly; no OpenSSL). The
 //!   engine itself never sees TLS.
+//! - `tokio`: the async adapter `tokio` over any tokio
+//!   `AsyncRead + AsyncWrite + Unpin` stream, with `futures` `Stream` and
+//!   `Sink` impls (implies `std`).
 //!
 //! # Handshake
 //!
@@ -178,11 +181,13 @@ mod message;
 mod time;
 #[cfg(feature = "rustls")]
 pub mod tls;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 pub mod utf8;
 
 pub use config::Config;
 pub use connection::{
-    Accept, Connection, Event, FrameHead, HandshakeResponse, Role, Sender, State,
+    Accept, Connection, Event, FrameHead, HandshakeResponse, Owed, Receiver, Role, Sender, State,
 };
 pub use error::{ConfigError, ProtocolError, Timeout, UsageError};
 pub use handshake::{ClientRequest, HandshakeError, HandshakeRequest, OriginPolicy};

@@ -315,6 +315,23 @@ pub struct RequestHead {
 }
 
 impl RequestHead {
+    /// A parsed head and every byte read with it (for the async adapter).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn from_parts(bytes: Vec<u8>, method: String, path: String, upgrade: bool) -> Self {
+        Self {
+            bytes,
+            method,
+            path,
+            upgrade,
+        }
+    }
+
+    /// Everything read from the stream: the head and anything after it.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
     /// The method, such as `GET`.
     pub fn method(&self) -> &str {
         &self.method
@@ -455,6 +472,14 @@ pub fn respond<S: Write>(
     content_type: &str,
     body: &[u8],
 ) -> io::Result<()> {
+    let head = response_head(status, content_type, body.len());
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body)?;
+    stream.flush()
+}
+
+/// The head of a complete HTTP/1.1 response with `Connection: close`.
+pub(crate) fn response_head(status: u16, content_type: &str, length: usize) -> String {
     let reason = match status {
         200 => "OK",
         400 => "Bad Request",
@@ -467,12 +492,8 @@ pub fn respond<S: Write>(
         500 => "Internal Server Error",
         _ => "",
     };
-    let head = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
-         Cache-Control: no-store\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes())?;
-    stream.write_all(body)?;
-    stream.flush()
+    format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {length}\r\n\
+         Cache-Control: no-store\r\nConnection: close\r\n\r\n"
+    )
 }

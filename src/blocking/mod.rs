@@ -64,6 +64,7 @@
 mod connector;
 mod error;
 mod handshake;
+mod split;
 mod stream;
 #[cfg(feature = "rustls")]
 mod tls;
@@ -80,10 +81,13 @@ use crate::{CloseCode, Connection, Event, Message, MessageKind, Role, Sender, St
 
 pub use connector::{Connector, MaybeTlsStream};
 pub use error::Error;
+#[cfg(feature = "tokio")]
+pub(crate) use handshake::response_head;
 pub use handshake::{
     Decision, RequestHead, connect, connect_request, connect_with_config, read_request_head,
     read_request_head_within, respond,
 };
+pub use split::{ReadHalf, WriteHalf, reunite};
 pub use stream::{MessageReader, MessageWriter};
 #[cfg(feature = "rustls")]
 pub use tls::{TlsStream, tls_accept, tls_accept_within, tls_connect};

@@ -3,6 +3,7 @@
 mod opening;
 mod reader;
 mod sender;
+mod split;
 mod timers;
 
 use alloc::boxed::Box;
@@ -11,6 +12,8 @@ use opening::Opening;
 pub use opening::{Accept, HandshakeResponse};
 use reader::{RawEvent, Reader};
 pub use sender::{FrameHead, Sender};
+use split::OwedClose;
+pub use split::{Owed, Receiver};
 
 use crate::config::Config;
 use crate::error::{ProtocolError, Timeout, UsageError};
@@ -404,35 +407,70 @@ impl Connection {
                 return Err(error);
             }
         };
-        let Self { reader, sender, .. } = self;
-        let event = match raw {
-            RawEvent::Single(kind, range) => message(kind, &reader.buf[range]),
-            RawEvent::Assembled(kind) => message(kind, &reader.assembly),
-            RawEvent::Ping(range) => Ok(Event::Ping(&reader.buf[range])),
-            RawEvent::Pong(range) => {
-                self.timers.on_pong(&reader.buf[range.clone()]);
-                Ok(Event::Pong(&reader.buf[range]))
-            }
-            RawEvent::Close(code, range) => Ok(Event::Close(CloseFrame {
-                code,
-                // Checked by the reader already.
-                reason: core::str::from_utf8(&reader.buf[range]).unwrap_or_default(),
-            })),
-            RawEvent::Chunk(at) => {
-                let bytes = if at.inflated {
-                    &reader.inflated[at.range]
-                } else {
-                    &reader.buf[at.range]
-                };
-                chunk(at.kind, bytes, at.first, at.last)
-            }
-        };
-        match event {
+        let Self {
+            reader,
+            sender,
+            timers,
+            ..
+        } = self;
+        match raw_to_event(reader, raw, timers) {
             Ok(event) => Ok(Some((event, sender))),
             Err(error) => {
                 sender.fail(&error);
                 Err(error)
             }
+        }
+    }
+
+    // ---- split ----
+
+    /// Splits an open connection into its receiving and sending state
+    /// machines, to read and write from two tasks or threads with no lock
+    /// between them (see [`Receiver`] for the hand-off of owed control
+    /// frames). With permessage-deflate, the receiver keeps the
+    /// decompressor and the sender the compressor. Input not yet turned into
+    /// events and unwritten output stay in their half.
+    ///
+    /// Fails (giving the connection back) while the opening handshake is
+    /// in progress. A client's [`handshake_response`](Self::handshake_response)
+    /// is not kept.
+    #[allow(clippy::result_large_err)]
+    pub fn split(self) -> Result<(Receiver, Sender), Self> {
+        // Done, or a client's accepted handshake (`Answered`) that was
+        // reported; the response is not kept across a split.
+        let opened = matches!(self.opening, Opening::Done | Opening::Answered(_));
+        if !opened || self.announce_connected || self.state() == State::Connecting {
+            return Err(self);
+        }
+        let flags = self.sender.close_flags();
+        #[allow(unused_mut)]
+        let mut receiver = Receiver::new(self.role, self.config, self.reader, self.timers, flags);
+        #[cfg(feature = "deflate")]
+        {
+            receiver.deflate_params = self.deflate_params;
+        }
+        Ok((receiver, self.sender))
+    }
+
+    /// Puts two halves of the same [`split`](Self::split) connection back
+    /// together; what the receiver owes is delivered to the sender first.
+    pub fn reunite(receiver: Receiver, mut sender: Sender) -> Self {
+        let role = receiver.role();
+        let config = receiver.config().clone();
+        #[cfg(feature = "deflate")]
+        let deflate_params = receiver.deflate_params;
+        let (reader, timers, owed) = receiver.into_parts();
+        sender.deliver(owed);
+        Self {
+            role,
+            config,
+            reader,
+            sender,
+            opening: Opening::Done,
+            timers,
+            announce_connected: false,
+            #[cfg(feature = "deflate")]
+            deflate_params,
         }
     }
 
@@ -616,6 +654,37 @@ impl Connection {
     /// Whether there is output waiting to be written.
     pub fn wants_write(&self) -> bool {
         self.sender.wants_write()
+    }
+}
+
+/// Turns the reader's ranges into a borrowed event (and notes a pong for
+/// the keepalive timer).
+fn raw_to_event<'a>(
+    reader: &'a Reader,
+    raw: RawEvent,
+    timers: &mut Timers,
+) -> Result<Event<'a>, ProtocolError> {
+    match raw {
+        RawEvent::Single(kind, range) => message(kind, &reader.buf[range]),
+        RawEvent::Assembled(kind) => message(kind, &reader.assembly),
+        RawEvent::Ping(range) => Ok(Event::Ping(&reader.buf[range])),
+        RawEvent::Pong(range) => {
+            timers.on_pong(&reader.buf[range.clone()]);
+            Ok(Event::Pong(&reader.buf[range]))
+        }
+        RawEvent::Close(code, range) => Ok(Event::Close(CloseFrame {
+            code,
+            // Checked by the reader already.
+            reason: core::str::from_utf8(&reader.buf[range]).unwrap_or_default(),
+        })),
+        RawEvent::Chunk(at) => {
+            let bytes = if at.inflated {
+                &reader.inflated[at.range]
+            } else {
+                &reader.buf[at.range]
+            };
+            chunk(at.kind, bytes, at.first, at.last)
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 use core::ops::Range;
 
 use super::Role;
-use super::sender::Sender;
+use super::split::Outbox;
 use crate::config::Config;
 use crate::error::ProtocolError;
 use crate::frame::{Decoded, FrameHeader, OpCode, apply_mask};
@@ -180,7 +180,7 @@ impl Reader {
     /// Drives the frame decoder until one event is ready or more input is needed.
     pub(super) fn advance(
         &mut self,
-        tx: &mut Sender,
+        tx: &mut impl Outbox,
         config: &Config,
         role: Role,
     ) -> Result<Option<RawEvent>, ProtocolError> {
@@ -351,7 +351,7 @@ impl Reader {
         &mut self,
         frame: &PartialFrame,
         payload: Range<usize>,
-        tx: &mut Sender,
+        tx: &mut impl Outbox,
         config: &Config,
     ) -> Result<Option<RawEvent>, ProtocolError> {
         let fin = frame.header.fin;

@@ -555,7 +555,45 @@ impl Sender {
         self.state() == State::Closed
     }
 
-    pub(super) fn close_received(&self) -> bool {
+    /// Close sent, close received, failed: what a receiving half split off
+    /// this sender starts from.
+    pub(super) fn close_flags(&self) -> (bool, bool, bool) {
+        (self.close_sent, self.close_received, self.failed)
+    }
+
+    /// Sends what the receiving half of a split connection owes the peer
+    /// ([`Receiver::take_owed`](super::Receiver::take_owed)): the pong for
+    /// its latest ping, a keepalive ping, and the reply to the peer's close
+    /// or the close frame a failure calls for. Call it before every
+    /// transmit; the adapters' halves do.
+    pub fn deliver(&mut self, owed: super::Owed) {
+        if let Some((slot, len)) = owed.pong {
+            self.owe_pong(&slot[..usize::from(len)]);
+        }
+        if let Some(ping) = owed.ping
+            && self.state() == State::Open
+        {
+            self.write_frame(OpCode::Ping, true, &ping);
+        }
+        match owed.close {
+            Some(super::OwedClose::Reply(code)) => self.on_close_received(code),
+            Some(super::OwedClose::Fail(error)) => self.fail(&error),
+            Some(super::OwedClose::Expire(timeout)) => self.expire(timeout),
+            None => {}
+        }
+    }
+}
+
+impl super::split::Outbox for Sender {
+    fn close_received(&self) -> bool {
         self.close_received
+    }
+
+    fn owe_pong(&mut self, payload: &[u8]) {
+        Sender::owe_pong(self, payload);
+    }
+
+    fn on_close_received(&mut self, code: CloseCode) {
+        Sender::on_close_received(self, code);
     }
 }

@@ -29,7 +29,7 @@ use core::ops::Range;
 use super::{ChunkAt, Fragmented, RawEvent, Reader};
 use crate::config::Config;
 use crate::connection::Role;
-use crate::connection::sender::Sender;
+use crate::connection::split::Outbox;
 use crate::error::ProtocolError;
 use crate::frame::{Decoded, FrameHeader, OpCode, apply_mask};
 use crate::message::MessageKind;
@@ -92,7 +92,7 @@ impl Reader {
     /// Streaming mode's [`advance`](Reader::advance).
     pub(super) fn advance_streaming(
         &mut self,
-        tx: &mut Sender,
+        tx: &mut impl Outbox,
         config: &Config,
         role: Role,
     ) -> Result<Option<RawEvent>, ProtocolError> {

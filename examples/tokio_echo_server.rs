@@ -1,0 +1,203 @@
+//! The echo server on tokio: one task per connection, on a multi-thread
+//! runtime. Same command line, page and behaviour as `echo_server`.
+//!
+//! ```text
+//! cargo run --example tokio_echo_server --features tokio -- [ADDR] [--any-origin]
+//!     [--ping-interval S] [--ping-timeout S] [--open-timeout S]
+//! ```
+//!
+//! `ADDR` defaults to `127.0.0.1:8080` (`127.0.0.1:0` picks a free port); the
+//! first line on stdout is `listening on http://ADDR`. A plain `GET /`
+//! serves a page with a JavaScript client; a WebSocket handshake on any path
+//! is accepted and every text and binary message is echoed back, straight
+//! from the input buffer (`read_with`). Other plain requests get the
+//! engine's HTTP error. Connects and closes are logged on stderr.
+//!
+//! Browsers from other sites are refused (403) unless `--any-origin`.
+//! Liveness as in `echo_server`: ping after `--ping-interval` seconds of
+//! silence (20), drop the peer `--ping-timeout` seconds later (20), a
+//! handshake within `--open-timeout` seconds (10); 0 turns a timer off.
+//! `TOKIO_WORKER_THREADS` sets the runtime's thread count (default: one per
+//! core).
+use std::io::Write;
+use std::net::{SocketAddr, ToSocketAddrs};
+
+use tokio::net::{TcpListener, TcpStream};
+use wsmachine::tokio::{self as ws, Decision, Error, WebSocket};
+use wsmachine::{Config, Event, OriginPolicy};
+
+mod common;
+
+const PAGE: &str = include_str!("echo_page.html");
+const USAGE: &str = "usage: tokio_echo_server [ADDR] [--any-origin] [--ping-interval S] \
+[--ping-timeout S] [--open-timeout S]   (ADDR defaults to 127.0.0.1:8080; --help explains)";
+
+const COMPRESSION: &str = if cfg!(feature = "deflate") {
+    " (permessage-deflate on)"
+} else {
+    ""
+};
+
+fn main() {
+    let (addr, config) = parse_args().unwrap_or_else(|message| {
+        eprintln!("tokio_echo_server: {message}\n{USAGE}");
+        std::process::exit(2);
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| {
+            eprintln!("tokio_echo_server: cannot start the runtime: {e}");
+            std::process::exit(1);
+        });
+    runtime.block_on(run(addr, config));
+}
+
+async fn run(addr: SocketAddr, config: Config) {
+    let listener = TcpListener::bind(addr).await.unwrap_or_else(|e| {
+        eprintln!("tokio_echo_server: cannot listen on {addr}: {e}");
+        std::process::exit(1);
+    });
+    let local = listener
+        .local_addr()
+        .expect("a bound listener has an address");
+    println!("listening on http://{local}{COMPRESSION}");
+    std::io::stdout().flush().ok();
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                tokio::spawn(serve(stream, peer, config.clone()));
+            }
+            Err(e) => eprintln!("accept failed: {e}"),
+        }
+    }
+}
+
+fn parse_args() -> Result<(SocketAddr, Config), String> {
+    let mut addr = None;
+    let mut config = Config::default();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--any-origin" => config = config.with_origin_policy(OriginPolicy::Any),
+            "--ping-interval" | "--ping-timeout" | "--open-timeout" => {
+                config = common::timer_flag(&config, &arg, || args.next())?.expect("a timer flag");
+            }
+            "-h" | "--help" => {
+                println!("{USAGE}\n{}", common::SERVER_TIMER_HELP);
+                std::process::exit(0);
+            }
+            flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
+            _ if addr.is_some() => return Err(format!("unexpected argument {arg}")),
+            _ => {
+                let resolved = arg.to_socket_addrs().ok().and_then(|mut a| a.next());
+                addr = Some(resolved.ok_or_else(|| format!("bad address {arg}"))?);
+            }
+        }
+    }
+    Ok((
+        addr.unwrap_or_else(|| ([127, 0, 0, 1], 8080).into()),
+        config,
+    ))
+}
+
+async fn serve(mut stream: TcpStream, peer: SocketAddr, config: Config) {
+    stream.set_nodelay(true).ok();
+    // A client that never finishes its request does not hold a task forever.
+    let head = ws::read_request_head(&mut stream, config.max_handshake_bytes());
+    let head = match config.open_timeout() {
+        Some(limit) => match tokio::time::timeout(limit, head).await {
+            Ok(head) => head,
+            Err(_) => return eprintln!("{peer}: no request within the open timeout"),
+        },
+        None => head.await,
+    };
+    let head = match head {
+        Ok(head) => head,
+        Err(Error::Protocol(e)) => {
+            let status = e.http_status().unwrap_or(400);
+            eprintln!("{peer}: bad request, answered {status}: {e}");
+            let body = e.to_string();
+            if ws::respond(&mut stream, status, "text/plain", body.as_bytes())
+                .await
+                .is_ok()
+            {
+                linger(stream).await;
+            }
+            return;
+        }
+        Err(e) => return eprintln!("{peer}: no request: {e}"),
+    };
+    if !head.is_websocket() && head.method() == "GET" && head.path_only() == "/" {
+        match ws::respond(
+            &mut stream,
+            200,
+            "text/html; charset=utf-8",
+            PAGE.as_bytes(),
+        )
+        .await
+        {
+            Ok(()) => linger(stream).await,
+            Err(e) => eprintln!("{peer}: writing the page failed: {e}"),
+        }
+        return;
+    }
+    let socket = match WebSocket::accept_head(stream, &head, config, |_| Decision::accept()).await {
+        Ok(socket) => socket,
+        Err(e) => return eprintln!("{peer}: handshake for {} failed: {e}", head.path()),
+    };
+    eprintln!("{peer}: connected on {}", head.path());
+    match echo(socket).await {
+        Ok(Some((code, reason))) => eprintln!("{peer}: closed with {code} {reason:?}"),
+        Ok(None) => eprintln!("{peer}: closed"),
+        Err(e) => eprintln!("{peer}: ended: {e}"),
+    }
+    // Dropping the stream closes TCP: the server closes first (RFC 6455 7.1.1).
+}
+
+/// Echoes until the close handshake completes; returns the peer's close code.
+async fn echo(mut socket: WebSocket<TcpStream>) -> Result<Option<(u16, String)>, Error> {
+    let mut close = None;
+    loop {
+        let sent = socket
+            .read_with(|event, sender| match event {
+                // Zero copy: the message is sent straight from the input buffer.
+                Event::Message(message) => sender.send(message),
+                Event::Close(frame) => {
+                    close = Some((frame.code.0, frame.reason.to_owned()));
+                    Ok(())
+                }
+                _ => Ok(()),
+            })
+            .await;
+        match sent {
+            Ok(result) => {
+                result?;
+                // The echo goes out before the next read waits.
+                socket.flush().await?;
+            }
+            Err(Error::Closed) => return Ok(close),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// After a plain response: half close, then drain briefly, so that the
+/// client reads the response rather than a reset.
+async fn linger(mut stream: TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    if stream.shutdown().await.is_err() {
+        return;
+    }
+    let mut scratch = [0u8; 4096];
+    let drain = async {
+        let mut total = 0usize;
+        while total < 4 << 20 {
+            match stream.read(&mut scratch).await {
+                Ok(n) if n > 0 => total += n,
+                _ => return,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), drain).await;
+}

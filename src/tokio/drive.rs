@@ -1,0 +1,184 @@
+//! The one loop every async method runs: write what is owed, fire due
+//! timers, fill the input buffer, hand out the next event. Every piece of
+//! progress is recorded in the engine before a poll returns, which is what
+//! makes the read futures cancel-safe.
+
+use core::pin::Pin;
+use core::task::{Context, Poll, ready};
+use std::io;
+
+use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use ::tokio::time::Instant;
+
+use super::{DEFAULT_HIGH_WATER, Error, WebSocket};
+use crate::{Connection, Event, ProtocolError, Sender, Timestamp};
+
+/// Bytes asked of the connection's input buffer for each read. The engine
+/// keeps up to about three times this as working space while idle, so it
+/// stays small for servers that hold many connections; a larger frame
+/// grows the buffer as it needs.
+const READ_CHUNK: usize = 16 * 1024;
+
+impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
+    /// Wraps a stream whose opening handshake is already done (or that
+    /// needs none) around an open connection, such as
+    /// [`Connection::open_server`]. Any output the connection holds is
+    /// written by the first call that writes. The connection's clock starts
+    /// now.
+    pub fn from_connection(io: S, mut conn: Connection) -> Self {
+        // Nothing expires at the epoch.
+        let _ = conn.handle_timeout(Timestamp::ZERO);
+        Self {
+            io,
+            conn,
+            protocol: None,
+            clock: super::clock::Clock::new(),
+            high_water: DEFAULT_HIGH_WATER,
+            unflushed: false,
+            eof: false,
+        }
+    }
+
+    /// Like [`from_connection`](Self::from_connection), for a stream on which
+    /// an HTTP server already read past the opening handshake (hyper's
+    /// `Parts::read_buf` after an upgrade): `read_ahead` are the bytes it
+    /// read beyond the request, the peer's first frames, which are decoded
+    /// before anything read from `io`.
+    pub fn from_upgraded(io: S, mut conn: Connection, read_ahead: &[u8]) -> Self {
+        conn.receive(read_ahead);
+        Self::from_connection(io, conn)
+    }
+
+    /// The read loop: lends the next event to `f`. Writes owed output as
+    /// the stream takes it, fires due timers, and reads when no event is
+    /// complete. `Ready(Err(Error::Closed))` once the connection is closed
+    /// and its output written.
+    pub(super) fn poll_event<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        f: impl FnOnce(Event<'_>, &mut Sender) -> R,
+    ) -> Poll<Result<R, Error>> {
+        loop {
+            match self.conn.next_event_with_sender() {
+                Ok(Some((event, sender))) => {
+                    let result = f(event, sender);
+                    // The pong or close reply goes out now if the stream
+                    // takes it; otherwise the next call writes it.
+                    if let Poll::Ready(Err(error)) = self.poll_flush_all(cx) {
+                        return Poll::Ready(Err(error));
+                    }
+                    return Poll::Ready(Ok(result));
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    // Best effort: the close frame the error calls for.
+                    let _ = self.poll_flush_all(cx);
+                    return Poll::Ready(Err(error.into()));
+                }
+            }
+            if self.conn.is_closed() {
+                ready!(self.poll_flush_all(cx))?;
+                return Poll::Ready(Err(Error::Closed));
+            }
+            if self.eof {
+                // The engine reported everything the stream held.
+                return Poll::Ready(Err(Error::Protocol(ProtocolError::AbnormalClosure)));
+            }
+            // Pending output does not stop the read: it registers for
+            // writability and the loop goes on.
+            if let Poll::Ready(Err(error)) = self.poll_flush_all(cx) {
+                return Poll::Ready(Err(error));
+            }
+            match self.poll_timer(cx) {
+                Poll::Ready(Ok(())) => continue,
+                Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+                Poll::Pending => {}
+            }
+            ready!(self.poll_fill(cx))?;
+        }
+    }
+
+    /// One read from the stream straight into the connection's input
+    /// buffer, then the time of the read for the timers.
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let mut buf = ReadBuf::new(self.conn.read_buf(READ_CHUNK));
+        ready!(Pin::new(&mut self.io).poll_read(cx, &mut buf))?;
+        let n = buf.filled().len();
+        if n == 0 {
+            self.conn.receive_eof();
+            self.eof = true;
+        } else {
+            self.conn.filled(n);
+            // The time of the read: keeps keepalive and latency exact.
+            self.tick(self.clock.timestamp(Instant::now()))?;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// The connection's one timer. `Ready(Ok)` when it fired and the engine
+    /// took the time.
+    fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let now = ready!(self.clock.poll(cx, self.conn.poll_timeout()));
+        Poll::Ready(self.tick(now))
+    }
+
+    /// Gives the connection the time; an expiry is the caller's error.
+    fn tick(&mut self, now: Timestamp) -> Result<(), Error> {
+        match self.conn.handle_timeout(now) {
+            Ok(()) => Ok(()),
+            Err(timeout) => {
+                // The close frame owed (1011 to a dead peer): a courtesy,
+                // if the stream takes it right away.
+                let _ = self.poll_write_out(&mut Context::from_waker(core::task::Waker::noop()));
+                Err(Error::Timeout(timeout))
+            }
+        }
+    }
+
+    /// Writes the connection's output as far as the stream takes it.
+    pub(super) fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        while self.conn.wants_write() {
+            let n = ready!(Pin::new(&mut self.io).poll_write(cx, self.conn.pending_output()))?;
+            if n == 0 {
+                return Poll::Ready(Err(Error::Io(io::ErrorKind::WriteZero.into())));
+            }
+            self.conn.advance_output(n);
+            self.unflushed = true;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// All output written and the stream flushed.
+    pub(super) fn poll_flush_all(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        ready!(self.poll_write_out(cx))?;
+        if self.unflushed {
+            ready!(Pin::new(&mut self.io).poll_flush(cx))?;
+            self.unflushed = false;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Writes until the pending output is at most the high-water mark.
+    pub(super) fn poll_below_high_water(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), Error>> {
+        while self.conn.pending_output().len() > self.high_water {
+            let n = ready!(Pin::new(&mut self.io).poll_write(cx, self.conn.pending_output()))?;
+            if n == 0 {
+                return Poll::Ready(Err(Error::Io(io::ErrorKind::WriteZero.into())));
+            }
+            self.conn.advance_output(n);
+            self.unflushed = true;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    pub(super) fn set_protocol(&mut self, protocol: Option<alloc::string::String>) {
+        self.protocol = protocol;
+    }
+
+    pub(super) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+}
