@@ -80,6 +80,27 @@ impl Decision {
     }
 }
 
+/// Writes [`Decision::Reject`]'s response into `conn` (a `Content-Type` is
+/// added for a non-empty body without one); shared by both adapters.
+pub(crate) fn reject(
+    conn: &mut Connection,
+    status: u16,
+    mut headers: Vec<(String, String)>,
+    body: &[u8],
+) -> Result<(), crate::UsageError> {
+    let has_type = headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("content-type"));
+    if !body.is_empty() && !has_type {
+        headers.push(("Content-Type".into(), "text/plain; charset=utf-8".into()));
+    }
+    let headers: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    conn.reject(status, &headers, body)
+}
+
 impl<S: Read + Write + Transport> WebSocket<S> {
     /// Runs the server side of the opening handshake with the default
     /// [`Config`] and accepts every valid request.
@@ -169,20 +190,10 @@ impl<S: Read + Write + Transport> WebSocket<S> {
             }
             Decision::Reject {
                 status,
-                mut headers,
+                headers,
                 body,
             } => {
-                let has_type = headers
-                    .iter()
-                    .any(|(name, _)| name.eq_ignore_ascii_case("content-type"));
-                if !body.is_empty() && !has_type {
-                    headers.push(("Content-Type".into(), "text/plain; charset=utf-8".into()));
-                }
-                let headers: Vec<(&str, &str)> = headers
-                    .iter()
-                    .map(|(name, value)| (name.as_str(), value.as_str()))
-                    .collect();
-                self.conn.reject(status, &headers, &body)?;
+                reject(&mut self.conn, status, headers, &body)?;
                 self.flush()?;
                 lingering_close(self.stream);
                 Err(Error::Rejected { status, body })
@@ -316,13 +327,36 @@ pub struct RequestHead {
 
 impl RequestHead {
     /// A parsed head and every byte read with it (for the async adapter).
-    #[cfg(feature = "tokio")]
-    pub(crate) fn from_parts(bytes: Vec<u8>, method: String, path: String, upgrade: bool) -> Self {
-        Self {
-            bytes,
-            method,
-            path,
-            upgrade,
+    /// Parses `bytes` read so far: the head once it is complete (taking
+    /// `bytes`, the head and anything after it), `None` while more may come
+    /// within `max_bytes`. Shared by the blocking and the async readers.
+    pub(crate) fn parse(bytes: &mut Vec<u8>, max_bytes: usize) -> Result<Option<Self>, Error> {
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut request = httparse::Request::new(&mut headers);
+        match request.parse(bytes) {
+            Ok(httparse::Status::Complete(_)) => {
+                let upgrade = request.headers.iter().any(|h| {
+                    h.name.eq_ignore_ascii_case("upgrade")
+                        && h.value
+                            .split(|&b| b == b',')
+                            .any(|token| token.trim_ascii().eq_ignore_ascii_case(b"websocket"))
+                });
+                let method = request.method.unwrap_or_default().to_owned();
+                let path = request.path.unwrap_or_default().to_owned();
+                Ok(Some(Self {
+                    bytes: core::mem::take(bytes),
+                    method,
+                    path,
+                    upgrade,
+                }))
+            }
+            Ok(httparse::Status::Partial) if bytes.len() < max_bytes => Ok(None),
+            Ok(httparse::Status::Partial) | Err(httparse::Error::TooManyHeaders) => Err(
+                Error::Protocol(ProtocolError::Handshake(HandshakeError::TooLarge)),
+            ),
+            Err(_) => Err(Error::Protocol(ProtocolError::Handshake(
+                HandshakeError::Malformed,
+            ))),
         }
     }
 
@@ -421,34 +455,8 @@ pub fn read_request_head<S: Read>(stream: &mut S, max_bytes: usize) -> Result<Re
     let mut bytes = Vec::new();
     let mut chunk = [0u8; 2048];
     loop {
-        let mut headers = [httparse::EMPTY_HEADER; 64];
-        let mut request = httparse::Request::new(&mut headers);
-        match request.parse(&bytes) {
-            Ok(httparse::Status::Complete(_)) => {
-                let upgrade = request.headers.iter().any(|h| {
-                    h.name.eq_ignore_ascii_case("upgrade")
-                        && h.value
-                            .split(|&b| b == b',')
-                            .any(|token| token.trim_ascii().eq_ignore_ascii_case(b"websocket"))
-                });
-                return Ok(RequestHead {
-                    method: request.method.unwrap_or_default().to_owned(),
-                    path: request.path.unwrap_or_default().to_owned(),
-                    upgrade,
-                    bytes,
-                });
-            }
-            Ok(httparse::Status::Partial) if bytes.len() < max_bytes => {}
-            Ok(httparse::Status::Partial) | Err(httparse::Error::TooManyHeaders) => {
-                return Err(Error::Protocol(ProtocolError::Handshake(
-                    HandshakeError::TooLarge,
-                )));
-            }
-            Err(_) => {
-                return Err(Error::Protocol(ProtocolError::Handshake(
-                    HandshakeError::Malformed,
-                )));
-            }
+        if let Some(head) = RequestHead::parse(&mut bytes, max_bytes)? {
+            return Ok(head);
         }
         let want = chunk.len().min(max_bytes - bytes.len());
         match stream.read(&mut chunk[..want]) {

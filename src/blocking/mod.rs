@@ -81,12 +81,12 @@ use crate::{CloseCode, Connection, Event, Message, MessageKind, Role, Sender, St
 
 pub use connector::{Connector, MaybeTlsStream};
 pub use error::Error;
-#[cfg(feature = "tokio")]
-pub(crate) use handshake::response_head;
 pub use handshake::{
     Decision, RequestHead, connect, connect_request, connect_with_config, read_request_head,
     read_request_head_within, respond,
 };
+#[cfg(feature = "tokio")]
+pub(crate) use handshake::{reject, response_head};
 pub use split::{ReadHalf, WriteHalf, reunite};
 pub use stream::{MessageReader, MessageWriter};
 #[cfg(feature = "rustls")]

@@ -1,7 +1,6 @@
 //! The opening handshake over an async stream, both roles.
 
 use alloc::borrow::ToOwned;
-use alloc::vec::Vec;
 use core::future::poll_fn;
 use core::pin::Pin;
 use core::time::Duration;
@@ -98,20 +97,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             }
             Decision::Reject {
                 status,
-                mut headers,
+                headers,
                 body,
             } => {
-                let has_type = headers
-                    .iter()
-                    .any(|(name, _)| name.eq_ignore_ascii_case("content-type"));
-                if !body.is_empty() && !has_type {
-                    headers.push(("Content-Type".into(), "text/plain; charset=utf-8".into()));
-                }
-                let headers: Vec<(&str, &str)> = headers
-                    .iter()
-                    .map(|(name, value)| (name.as_str(), value.as_str()))
-                    .collect();
-                ws.conn_mut().reject(status, &headers, &body)?;
+                crate::blocking::reject(ws.conn_mut(), status, headers, &body)?;
                 ws.flush().await?;
                 lingering_close(ws.io).await;
                 Err(Error::Rejected { status, body })

@@ -1,7 +1,6 @@
 //! The small HTTP pieces a server needs to route plain requests beside
 //! WebSockets on one port, async.
 
-use alloc::borrow::ToOwned;
 use alloc::vec::Vec;
 use core::future::poll_fn;
 use core::pin::Pin;
@@ -11,8 +10,7 @@ use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::{Decision, Error, WebSocket};
 use crate::blocking::RequestHead;
-use crate::handshake::HandshakeError;
-use crate::{Config, Connection, HandshakeRequest, ProtocolError};
+use crate::{Config, Connection, HandshakeRequest};
 
 /// Reads an HTTP request head (up to the blank line) from `io`, reading at
 /// most `max_bytes`. Bytes read past the head are kept for
@@ -23,8 +21,8 @@ use crate::{Config, Connection, HandshakeRequest, ProtocolError};
 ///
 /// # Errors
 ///
-/// [`Error::Protocol`] with [`HandshakeError::Malformed`] or
-/// [`HandshakeError::TooLarge`], or [`Error::Io`] (`UnexpectedEof` when the
+/// [`Error::Protocol`] with [`HandshakeError::Malformed`](crate::HandshakeError::Malformed) or
+/// [`HandshakeError::TooLarge`](crate::HandshakeError::TooLarge), or [`Error::Io`] (`UnexpectedEof` when the
 /// stream ends first).
 pub async fn read_request_head<S: AsyncRead + Unpin>(
     io: &mut S,
@@ -33,31 +31,8 @@ pub async fn read_request_head<S: AsyncRead + Unpin>(
     let mut bytes = Vec::new();
     let mut chunk = [0u8; 2048];
     loop {
-        let mut headers = [httparse::EMPTY_HEADER; 64];
-        let mut request = httparse::Request::new(&mut headers);
-        match request.parse(&bytes) {
-            Ok(httparse::Status::Complete(_)) => {
-                let upgrade = request.headers.iter().any(|h| {
-                    h.name.eq_ignore_ascii_case("upgrade")
-                        && h.value
-                            .split(|&b| b == b',')
-                            .any(|token| token.trim_ascii().eq_ignore_ascii_case(b"websocket"))
-                });
-                let method = request.method.unwrap_or_default().to_owned();
-                let path = request.path.unwrap_or_default().to_owned();
-                return Ok(RequestHead::from_parts(bytes, method, path, upgrade));
-            }
-            Ok(httparse::Status::Partial) if bytes.len() < max_bytes => {}
-            Ok(httparse::Status::Partial) | Err(httparse::Error::TooManyHeaders) => {
-                return Err(Error::Protocol(ProtocolError::Handshake(
-                    HandshakeError::TooLarge,
-                )));
-            }
-            Err(_) => {
-                return Err(Error::Protocol(ProtocolError::Handshake(
-                    HandshakeError::Malformed,
-                )));
-            }
+        if let Some(head) = RequestHead::parse(&mut bytes, max_bytes)? {
+            return Ok(head);
         }
         let want = chunk.len().min(max_bytes - bytes.len());
         let mut buf = ReadBuf::new(&mut chunk[..want]);
