@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{example_binary, parse_frames, spawn_server};
+use common::{example_binary, parse_frames, read_until_closed, spawn_server};
 use wsmachine::blocking::{self, OwnedMessage};
 use wsmachine::{CloseCode, Config};
 
@@ -29,21 +29,6 @@ fn request(addr: &str, path: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-/// Everything the peer sends until it closes (or the guard passes).
-fn read_to_end(stream: &mut TcpStream) -> Vec<u8> {
-    stream.set_read_timeout(Some(GUARD)).unwrap();
-    let mut seen = Vec::new();
-    let start = Instant::now();
-    let mut buf = [0u8; 65536];
-    while start.elapsed() < GUARD {
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => seen.extend_from_slice(&buf[..n]),
-        }
-    }
-    seen
-}
-
 /// Opens a WebSocket by hand, then goes silent (a pulled cable) while
 /// reading everything the server sends until it hangs up; checks that it
 /// was a ping, then a close with 1011, within a few seconds.
@@ -51,7 +36,7 @@ fn assert_silent_peer_is_reaped(addr: &str, path: &str) {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream.write_all(&request(addr, path)).unwrap();
     let start = Instant::now();
-    let seen = read_to_end(&mut stream);
+    let seen = read_until_closed(GUARD, &mut stream);
     let took = start.elapsed();
     let head_end = seen
         .windows(4)
@@ -104,7 +89,7 @@ fn chat_server_drops_a_dead_member_and_the_room_goes_on() {
     let dead = thread::spawn(move || {
         let mut stream = TcpStream::connect(&dead_addr).unwrap();
         stream.write_all(&request(&dead_addr, "/ws")).unwrap();
-        read_to_end(&mut stream)
+        read_until_closed(GUARD, &mut stream)
     });
     // Bob joins the room only after his 101 is written: until one of
     // Alice's messages reaches him, a message may go out before he is in.
@@ -184,7 +169,7 @@ fn flood(addr: &str, headers: &str) -> String {
     );
     // The server stops reading at its limit; its lingering close drains the rest.
     stream.write_all(head.as_bytes()).unwrap();
-    String::from_utf8_lossy(&read_to_end(&mut stream)).into_owned()
+    String::from_utf8_lossy(&read_until_closed(GUARD, &mut stream)).into_owned()
 }
 
 fn assert_floods_get_a_readable_431(addr: &str) {
@@ -250,7 +235,7 @@ fn mute_server() -> (String, thread::JoinHandle<()>) {
     let addr = listener.local_addr().unwrap().to_string();
     let handle = thread::spawn(move || {
         let (mut stream, _) = listener.accept().unwrap();
-        read_to_end(&mut stream);
+        read_until_closed(GUARD, &mut stream);
     });
     (addr, handle)
 }
@@ -291,7 +276,7 @@ fn echo_client_gives_up_on_a_close_that_is_never_answered() {
         // Read the close, but never let the engine answer it: take the
         // stream back and hold it open until the client leaves.
         let (mut stream, _) = ws.into_parts();
-        read_to_end(&mut stream);
+        read_until_closed(GUARD, &mut stream);
     });
     let url = format!("ws://{addr}/echo");
     let (ok, stderr, took) = run_echo_client(&["--close-timeout", "0.5", &url], "hi\n");

@@ -11,7 +11,7 @@ use std::net::TcpStream;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{frame, parse_frames, spawn_server};
+use common::{frame, parse_frames, read_until_closed, spawn_server};
 
 const GUARD: Duration = Duration::from_secs(15);
 
@@ -21,20 +21,6 @@ fn request(addr: &str, extra: &str) -> Vec<u8> {
          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n"
     )
     .into_bytes()
-}
-
-fn read_to_end(stream: &mut TcpStream) -> Vec<u8> {
-    stream.set_read_timeout(Some(GUARD)).unwrap();
-    let mut seen = Vec::new();
-    let start = Instant::now();
-    let mut buf = [0u8; 65536];
-    while start.elapsed() < GUARD {
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => seen.extend_from_slice(&buf[..n]),
-        }
-    }
-    seen
 }
 
 fn head_end(seen: &[u8]) -> usize {
@@ -50,7 +36,7 @@ fn serves_the_page_and_echoes() {
     let mut page = TcpStream::connect(&addr).unwrap();
     page.write_all(format!("GET / HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
         .unwrap();
-    let seen = read_to_end(&mut page);
+    let seen = read_until_closed(GUARD, &mut page);
     assert!(seen.starts_with(b"HTTP/1.1 200 OK\r\n"));
     assert!(String::from_utf8_lossy(&seen).contains("<html"));
 
@@ -59,7 +45,7 @@ fn serves_the_page_and_echoes() {
     bytes.extend(frame(0x81, b"hello", Some([1, 2, 3, 4])));
     bytes.extend(frame(0x88, &[0x03, 0xE8], Some([1, 2, 3, 4])));
     ws.write_all(&bytes).unwrap();
-    let seen = read_to_end(&mut ws);
+    let seen = read_until_closed(GUARD, &mut ws);
     assert!(seen.starts_with(b"HTTP/1.1 101 "));
     let frames = parse_frames(&seen[head_end(&seen)..]);
     assert_eq!(frames[0], (0x81, b"hello".to_vec()));
@@ -73,7 +59,7 @@ fn reaps_a_silent_peer() {
     let mut stream = TcpStream::connect(&addr).unwrap();
     stream.write_all(&request(&addr, "")).unwrap();
     let start = Instant::now();
-    let seen = read_to_end(&mut stream);
+    let seen = read_until_closed(GUARD, &mut stream);
     let took = start.elapsed();
     let frames = parse_frames(&seen[head_end(&seen)..]);
     let opcodes: Vec<u8> = frames.iter().map(|(b0, _)| b0 & 0x0f).collect();
@@ -91,7 +77,7 @@ fn answers_header_floods_with_a_readable_431() {
         let mut stream = TcpStream::connect(&addr).unwrap();
         stream.set_write_timeout(Some(GUARD)).unwrap();
         stream.write_all(&request(&addr, &headers)).unwrap();
-        let seen = read_to_end(&mut stream);
+        let seen = read_until_closed(GUARD, &mut stream);
         assert!(
             seen.starts_with(b"HTTP/1.1 431 "),
             "{:?}",

@@ -285,3 +285,19 @@ pub fn spawn_server(
     let stderr = std::io::BufReader::new(child.0.stderr.take().unwrap());
     (child, addr, stderr)
 }
+
+/// Everything the peer sends until it closes, or until `guard` passes.
+pub fn read_until_closed(guard: std::time::Duration, stream: &mut std::net::TcpStream) -> Vec<u8> {
+    use std::io::Read;
+    stream.set_read_timeout(Some(guard)).unwrap();
+    let mut seen = Vec::new();
+    let start = std::time::Instant::now();
+    let mut buf = [0u8; 65536];
+    while start.elapsed() < guard {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+        }
+    }
+    seen
+}
