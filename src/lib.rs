@@ -178,6 +178,8 @@ pub mod fuzzing;
 pub mod handshake;
 mod mask_source;
 mod message;
+#[cfg(feature = "std")]
+mod sniff;
 mod time;
 #[cfg(feature = "rustls")]
 pub mod tls;

@@ -181,7 +181,7 @@ impl Connector {
         }
         let config = match &self.tls {
             Some(config) => config.clone(),
-            None => default_tls_config()?,
+            None => crate::tls::default_client_config()?,
         };
         // The TLS handshake is driven here, not by the engine: its bound is
         // a deadline, the open timeout from now, given to the socket as the
@@ -221,16 +221,4 @@ fn connect_tcp(host: &str, port: u16, timeout: Option<Duration>) -> Result<TcpSt
             "the host name resolved to no address",
         ))
     }))
-}
-
-/// `tls::client_config(&Roots::WebPki)`, built once: parsing Mozilla's roots
-/// for every connection would be wasted work.
-#[cfg(feature = "rustls")]
-fn default_tls_config() -> Result<Arc<rustls::ClientConfig>, Error> {
-    static DEFAULT: std::sync::OnceLock<Arc<rustls::ClientConfig>> = std::sync::OnceLock::new();
-    if let Some(config) = DEFAULT.get() {
-        return Ok(config.clone());
-    }
-    let config = crate::tls::client_config(&crate::tls::Roots::WebPki)?;
-    Ok(DEFAULT.get_or_init(|| config).clone())
 }

@@ -55,6 +55,12 @@ pub enum Error {
     /// [`WebSocket::connect_url`](super::WebSocket::connect_url), which
     /// takes any `Read + Write` stream.
     TlsRequired,
+    /// Server side, on a plain (non-TLS) port: the client's first bytes are
+    /// a TLS ClientHello (a `wss://` or `https://` URL). It was answered at
+    /// once with a plain `400` saying the port is plain, and the connection
+    /// closed, rather than waiting for an HTTP request that cannot come.
+    /// Serve TLS on this port (feature `rustls`) or tell clients `ws://`.
+    TlsOnPlainPort,
     /// TLS failed (feature `rustls`): the [`TlsError`](crate::tls::TlsError)
     /// says how (an untrusted, expired or wrong-name certificate, the
     /// peer's alert, a peer that does not speak TLS...). The connection is
@@ -98,6 +104,10 @@ impl fmt::Display for Error {
             Self::TlsRequired => f.write_str(
                 "wss:// needs TLS: build wsmachine with the `rustls` feature, or connect a \
                  TLS stream yourself and pass it to WebSocket::connect_url",
+            ),
+            Self::TlsOnPlainPort => f.write_str(
+                "the client started a TLS handshake (wss:// or https://) on this plain port; \
+                 it was answered 400",
             ),
             #[cfg(feature = "rustls")]
             Self::Tls(e) => write!(f, "TLS: {e}"),

@@ -127,7 +127,7 @@ impl<S: Read + Write + Transport> WebSocket<S> {
         config: Config,
         decide: impl FnOnce(&HandshakeRequest) -> Decision,
     ) -> Result<Self, Error> {
-        Self::from_connection(stream, Connection::server(config)).server_handshake(decide)
+        Self::from_connection(stream, Connection::server(config)).server_handshake(decide, true)
     }
 
     /// Like [`accept_with`](Self::accept_with), for a request whose head was
@@ -145,14 +145,21 @@ impl<S: Read + Write + Transport> WebSocket<S> {
     ) -> Result<Self, Error> {
         let mut conn = Connection::server(config);
         conn.receive(&head.bytes);
-        Self::from_connection(stream, conn).server_handshake(decide)
+        // A ClientHello cannot reach here: the head's parser refused its
+        // first byte (`HandshakeError::Malformed`).
+        Self::from_connection(stream, conn).server_handshake(decide, false)
     }
 
+    /// With `sniff`, the first bytes are looked at before the engine gets
+    /// them: a TLS ClientHello is answered `400` and closed at once
+    /// ([`Error::TlsOnPlainPort`]).
     fn server_handshake(
         mut self,
         decide: impl FnOnce(&HandshakeRequest) -> Decision,
+        sniff: bool,
     ) -> Result<Self, Error> {
         let mut eof = false;
+        let mut seen = !sniff;
         loop {
             match self.conn.next_event() {
                 Ok(Some(Event::Handshake(request))) => {
@@ -169,7 +176,21 @@ impl<S: Read + Write + Transport> WebSocket<S> {
                     return Err(error.into());
                 }
             }
-            self.handshake_fill(&mut eof)?;
+            if seen {
+                self.handshake_fill(&mut eof, |_| Ok(()))?;
+                continue;
+            }
+            let first = self.handshake_fill(&mut eof, |bytes| {
+                seen = true;
+                refuse_client_hello(bytes)
+            });
+            if let Err(Error::TlsOnPlainPort) = first {
+                let _ = self.stream.write_all(crate::sniff::TLS_ON_PLAIN_PORT_RESPONSE);
+                let _ = self.stream.flush();
+                lingering_close(self.stream);
+                return Err(Error::TlsOnPlainPort);
+            }
+            first?;
         }
     }
 
@@ -252,13 +273,17 @@ impl<S: Read + Write + Transport> WebSocket<S> {
                 }
                 Err(error) => return Err(error.into()),
             }
-            self.handshake_fill(&mut eof)?;
+            self.handshake_fill(&mut eof, |_| Ok(()))?;
         }
     }
 
     /// Writes what is owed and reads once more; a second end of stream with
     /// no answer from the engine is an abnormal closure.
-    fn handshake_fill(&mut self, eof: &mut bool) -> Result<(), Error> {
+    fn handshake_fill(
+        &mut self,
+        eof: &mut bool,
+        check: impl FnOnce(&[u8]) -> Result<(), Error>,
+    ) -> Result<(), Error> {
         if *eof || self.conn.is_closed() {
             let _ = self.flush();
             return Err(Error::Protocol(ProtocolError::AbnormalClosure));
@@ -266,8 +291,18 @@ impl<S: Read + Write + Transport> WebSocket<S> {
         self.flush()?;
         // Bounded by the open timeout: a stalled handshake ends in
         // Error::Timeout(Timeout::Opening).
-        *eof = self.fill(HANDSHAKE_CHUNK, None)?;
+        *eof = self.fill_checked(HANDSHAKE_CHUNK, None, check)?;
         Ok(())
+    }
+}
+
+/// A plain server's check of the client's first bytes: a TLS ClientHello
+/// (a `wss://` client) can never become an HTTP request, so it is refused
+/// now rather than at the open timeout.
+pub(crate) fn refuse_client_hello(first: &[u8]) -> Result<(), Error> {
+    match first.first() {
+        Some(&byte) if crate::sniff::is_client_hello_start(byte) => Err(Error::TlsOnPlainPort),
+        _ => Ok(()),
     }
 }
 

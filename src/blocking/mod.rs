@@ -86,7 +86,7 @@ pub use handshake::{
     read_request_head_within, respond,
 };
 #[cfg(feature = "tokio")]
-pub(crate) use handshake::{reject, response_head};
+pub(crate) use handshake::{refuse_client_hello, reject, response_head};
 pub use split::{ReadHalf, WriteHalf, reunite};
 pub use stream::{MessageReader, MessageWriter};
 #[cfg(feature = "rustls")]
@@ -320,6 +320,17 @@ impl<S: Read + Write + Transport> WebSocket<S> {
     /// the connection's next deadline and the caller's read timeout (counted
     /// from `started`); fires the timers that are due. True at end of stream.
     fn fill(&mut self, chunk: usize, started: Option<Instant>) -> Result<bool, Error> {
+        self.fill_checked(chunk, started, |_| Ok(()))
+    }
+
+    /// [`fill`](Self::fill), showing the bytes read to `check` before the
+    /// engine gets them (a plain server's look at the first bytes).
+    fn fill_checked(
+        &mut self,
+        chunk: usize,
+        started: Option<Instant>,
+        check: impl FnOnce(&[u8]) -> Result<(), Error>,
+    ) -> Result<bool, Error> {
         let now = Instant::now();
         let engine_wait = match self.conn.poll_timeout() {
             Some(deadline) => {
@@ -354,6 +365,7 @@ impl<S: Read + Write + Transport> WebSocket<S> {
                 return Ok(true);
             }
             Ok(n) => {
+                check(&buf[..n])?;
                 self.conn.filled(n);
                 // The time of the read: keeps keepalive and latency exact.
                 self.tick(Instant::now())?;

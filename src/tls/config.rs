@@ -87,6 +87,18 @@ pub fn client_config(roots: &Roots) -> Result<Arc<ClientConfig>, TlsError> {
     Ok(Arc::new(config))
 }
 
+/// `client_config(&Roots::WebPki)`, built once: the config of both
+/// adapters' `wss://` connects when none is given (parsing Mozilla's roots
+/// for every connection would be wasted work).
+pub(crate) fn default_client_config() -> Result<Arc<ClientConfig>, TlsError> {
+    static DEFAULT: std::sync::OnceLock<Arc<ClientConfig>> = std::sync::OnceLock::new();
+    if let Some(config) = DEFAULT.get() {
+        return Ok(config.clone());
+    }
+    let config = client_config(&Roots::WebPki)?;
+    Ok(DEFAULT.get_or_init(|| config).clone())
+}
+
 /// A server config presenting `chain` (leaf first) with `key`, no client
 /// authentication, TLS 1.2 and 1.3, ALPN `http/1.1`, and the [`provider`].
 ///

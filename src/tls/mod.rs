@@ -36,8 +36,14 @@
 mod config;
 mod error;
 mod pem;
-pub mod sniff;
+/// Telling TLS from plain HTTP by the first bytes a peer sends (used by the
+/// TLS handshakes of both adapters, and by their plain servers to refuse a
+/// ClientHello at once).
+pub mod sniff {
+    pub use crate::sniff::*;
+}
 
+pub(crate) use config::default_client_config;
 pub use config::{Roots, client_config, provider, server_config, server_config_from_pem_files};
 pub use error::TlsError;
 pub use pem::{load_certificates, load_private_key};

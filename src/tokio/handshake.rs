@@ -6,10 +6,9 @@ use core::pin::Pin;
 use core::time::Duration;
 
 use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use ::tokio::net::TcpStream;
 
-use super::{Decision, Error, WebSocket};
-use crate::handshake::{HandshakeError, WsUrl};
+use super::{Connector, Decision, Error, MaybeTlsStream, WebSocket};
+use crate::handshake::HandshakeError;
 use crate::{
     Accept, ClientRequest, Config, Connection, Event, HandshakeRequest, OsRandom, ProtocolError,
 };
@@ -49,7 +48,38 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         config: Config,
         decide: impl FnOnce(&HandshakeRequest) -> Decision,
     ) -> Result<Self, Error> {
-        Self::accept_connection(io, Connection::server(config), decide).await
+        let mut ws = Self::from_connection(io, Connection::server(config));
+        ws.refuse_client_hello().await?;
+        ws.server_handshake(decide).await
+    }
+
+    /// The client's first bytes, looked at before the engine gets them: a
+    /// TLS ClientHello (a `wss://` client on this plain port) can never end
+    /// in the blank line an HTTP head waits for, so it is answered `400` and
+    /// closed now ([`Error::TlsOnPlainPort`]) rather than at the open
+    /// timeout. Bounded by the open timeout (the engine's clock started
+    /// with `self`, so the deadline is the same one).
+    async fn refuse_client_hello(&mut self) -> Result<(), Error> {
+        let mut first = [0u8; 2048];
+        let timeout = self.connection().config().open_timeout();
+        let io = &mut self.io;
+        let n = super::connector::within(timeout, async {
+            let mut buf = ReadBuf::new(&mut first);
+            poll_fn(|cx| Pin::new(&mut *io).poll_read(cx, &mut buf)).await?;
+            Ok(buf.filled().len())
+        })
+        .await?;
+        if n == 0 {
+            return Err(Error::Protocol(ProtocolError::AbnormalClosure));
+        }
+        if let Err(error) = crate::blocking::refuse_client_hello(&first[..n]) {
+            let _ = super::http::write_all(&mut self.io, crate::sniff::TLS_ON_PLAIN_PORT_RESPONSE).await;
+            let _ = poll_fn(|cx| Pin::new(&mut self.io).poll_flush(cx)).await;
+            lingering_close(&mut self.io).await;
+            return Err(error);
+        }
+        self.conn_mut().receive(&first[..n]);
+        Ok(())
     }
 
     /// The server handshake on a server connection that may already hold
@@ -59,7 +89,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         conn: Connection,
         decide: impl FnOnce(&HandshakeRequest) -> Decision,
     ) -> Result<Self, Error> {
-        let mut ws = Self::from_connection(io, conn);
+        Self::from_connection(io, conn)
+            .server_handshake(decide)
+            .await
+    }
+
+    async fn server_handshake(
+        self,
+        decide: impl FnOnce(&HandshakeRequest) -> Decision,
+    ) -> Result<Self, Error> {
+        let mut ws = self;
         let mut decide = Some(decide);
         let decision = poll_fn(|cx| {
             ws.poll_event(cx, |event, _| match event {
@@ -173,24 +212,31 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     }
 }
 
-/// Connects a `TcpStream` to a `ws://` URL and runs the client handshake.
+/// Connects to a `ws://` or (feature `rustls`) `wss://` URL and runs the
+/// client handshake with the default [`Config`] (for `wss://`: Mozilla's
+/// roots, SNI and hostname verification). For your own rustls client config
+/// (a private CA, client certificates), use a [`Connector`].
 ///
 /// # Errors
 ///
-/// [`Error::TlsRequired`] for `wss://` (open the TLS stream yourself and use
-/// [`WebSocket::connect_url`]), [`Error::Url`], or as
-/// [`WebSocket::connect`].
-pub async fn connect(url: &str) -> Result<WebSocket<TcpStream>, Error> {
+/// [`Error::Url`], [`Error::Io`], [`Error::Timeout`] when the open timeout
+/// passes, for `wss://` [`Error::Tls`] (or [`Error::TlsRequired`] without
+/// the `rustls` feature), or as [`WebSocket::connect`].
+pub async fn connect(url: &str) -> Result<WebSocket<MaybeTlsStream>, Error> {
     connect_with_config(url, Config::default()).await
 }
 
-/// [`connect`] with a [`Config`]. The TCP connect and the handshake are each
-/// bounded by the config's open timeout.
+/// [`connect`] with a [`Config`]. The TCP connect, the TLS handshake
+/// (`wss://`) and the opening handshake are each bounded by the config's
+/// open timeout.
 ///
 /// # Errors
 ///
 /// As [`connect`].
-pub async fn connect_with_config(url: &str, config: Config) -> Result<WebSocket<TcpStream>, Error> {
+pub async fn connect_with_config(
+    url: &str,
+    config: Config,
+) -> Result<WebSocket<MaybeTlsStream>, Error> {
     connect_request(url, &ClientRequest::from_url(url)?, config).await
 }
 
@@ -204,20 +250,11 @@ pub async fn connect_request(
     url: &str,
     request: &ClientRequest,
     config: Config,
-) -> Result<WebSocket<TcpStream>, Error> {
-    let parsed = WsUrl::parse(url)?;
-    if parsed.secure {
-        return Err(Error::TlsRequired);
-    }
-    let address = (parsed.host.as_str(), parsed.port);
-    let stream = match config.open_timeout() {
-        Some(limit) => ::tokio::time::timeout(limit, TcpStream::connect(address))
-            .await
-            .map_err(|_| Error::Timeout(crate::Timeout::Opening))??,
-        None => TcpStream::connect(address).await?,
-    };
-    stream.set_nodelay(true)?;
-    WebSocket::connect_with(stream, request, config).await
+) -> Result<WebSocket<MaybeTlsStream>, Error> {
+    Connector::new()
+        .config(config)
+        .connect_request(url, request)
+        .await
 }
 
 /// After an HTTP error response: shut the write side, then drain what the

@@ -67,6 +67,39 @@
 //! through the write half, whether it is idle or busy; [`reunite`] puts
 //! them back together.
 //!
+//! # TLS
+//!
+//! With the `rustls` feature, [`connect`] takes `wss://` URLs (Mozilla's
+//! roots, SNI and hostname verification) and a [`Connector`] takes your own
+//! rustls client config (a private CA, client certificates). A server runs
+//! [`tls_accept_within`] on the accepted `TcpStream` (one deadline for the
+//! TLS handshake, the open timeout) and then [`WebSocket::accept_with`] over
+//! the [`TlsStream`] it returns; see [`crate::tls`] for configs from PEM
+//! files. TLS failures are [`Error::Tls`](crate::blocking::Error) with the
+//! same [`TlsError`](crate::tls::TlsError) kinds as the blocking adapter's.
+//! A plain server's [`WebSocket::accept`] answers a TLS ClientHello (a
+//! `wss://` client on a plain port) at once with [`Error::TlsOnPlainPort`].
+//!
+//! ```no_run
+//! # #[cfg(feature = "rustls")]
+//! # async fn run() -> Result<(), wsmachine::tokio::Error> {
+//! use wsmachine::tokio::{self as ws, WebSocket};
+//! use wsmachine::{Config, tls};
+//!
+//! // Client: wss:// like ws://.
+//! let mut client = ws::connect("wss://echo.example/ws").await?;
+//! client.send_text("hello").await?;
+//!
+//! // Server: TLS from PEM files, then the WebSocket over it.
+//! let tls = tls::server_config_from_pem_files("cert.pem".as_ref(), "key.pem".as_ref())?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8443").await?;
+//! let (tcp, _) = listener.accept().await?;
+//! let config = Config::default();
+//! let stream = ws::tls_accept_within(tcp, tls, config.open_timeout()).await?;
+//! let server = WebSocket::accept_with(stream, config, |_| ws::Decision::accept()).await?;
+//! # let _ = server; Ok(()) }
+//! ```
+//!
 //! # Cancel safety
 //!
 //! Partial progress lives in the engine, never in a future: bytes read are
@@ -103,11 +136,14 @@
 //! `flush` means the engine's output is written and the stream flushed.
 
 mod clock;
+mod connector;
 mod drive;
 mod handshake;
 mod http;
 mod sink;
 mod split;
+#[cfg(feature = "rustls")]
+mod tls;
 
 use alloc::string::String;
 use core::future::poll_fn;
@@ -118,9 +154,12 @@ use ::tokio::io::{AsyncRead, AsyncWrite};
 use crate::{CloseCode, Connection, Event, Message, MessageKind, Role, Sender, State};
 
 pub use crate::blocking::{Decision, Error, OwnedMessage, RequestHead};
+pub use connector::{Connector, MaybeTlsStream};
 pub use handshake::{connect, connect_request, connect_with_config};
 pub use http::{read_request_head, respond};
 pub use split::{ReadHalf, WriteHalf, reunite};
+#[cfg(feature = "rustls")]
+pub use tls::{TlsStream, tls_accept, tls_accept_within, tls_connect};
 
 /// The default high-water mark of a connection's pending output, in bytes:
 /// a send waits while more than this is queued and unwritten.

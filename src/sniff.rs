@@ -1,6 +1,13 @@
 //! Telling TLS from plain HTTP by the first bytes a peer sends, so that a
 //! `ws://` client on a TLS port, or a `wss://` client on a plain port, gets
-//! told so instead of a cryptic decoding error.
+//! told so instead of a cryptic decoding error (or, on a plain server, a
+//! wait for the open timeout: a ClientHello never ends in the blank line
+//! an HTTP head waits for).
+//!
+//! Compiled with `std` (the plain servers of both adapters use
+//! [`is_client_hello_start`]); public as `wsmachine::tls::sniff` with the
+//! `rustls` feature.
+#![cfg_attr(not(feature = "rustls"), allow(dead_code))]
 //!
 //! Every TLS record starts with its content type (RFC 8446 section 5.1):
 //! 20 change_cipher_spec, 21 alert, 22 handshake, 23 application_data. A
@@ -42,6 +49,17 @@ Connection: close\r\n\
 \r\n\
 This port speaks TLS: use https:// or wss:// instead of http:// or ws://.\n";
 
+/// What a plain (non-TLS) server answers a TLS ClientHello with before
+/// closing: a `400` in plain text. A TLS client cannot read it as TLS, but
+/// it tells it the port is plain (our clients report `TlsError::NotTls`
+/// with this status line), and a person reading a packet capture sees why.
+pub const TLS_ON_PLAIN_PORT_RESPONSE: &[u8] = b"HTTP/1.1 400 Bad Request\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\
+Content-Length: 81\r\n\
+Connection: close\r\n\
+\r\n\
+This port speaks plain HTTP: use http:// or ws:// instead of https:// or wss://.\n";
+
 /// A short printable preview of bytes a peer sent, for error messages:
 /// the first line, with anything unprintable escaped.
 pub fn preview(bytes: &[u8]) -> alloc::string::String {
@@ -62,7 +80,12 @@ mod tests {
 
     #[test]
     fn the_plain_http_response_is_well_formed() {
-        let text = core::str::from_utf8(PLAIN_HTTP_RESPONSE).unwrap();
+        well_formed(PLAIN_HTTP_RESPONSE);
+        well_formed(TLS_ON_PLAIN_PORT_RESPONSE);
+    }
+
+    fn well_formed(response: &[u8]) {
+        let text = core::str::from_utf8(response).unwrap();
         let (head, body) = text.split_once("\r\n\r\n").unwrap();
         let length: usize = head
             .lines()
