@@ -4,6 +4,8 @@
 //! ```text
 //! cargo run --example tokio_echo_server --features tokio -- [ADDR] [--any-origin]
 //!     [--ping-interval S] [--ping-timeout S] [--open-timeout S]
+//! cargo run --example tokio_echo_server --features tokio,rustls -- [ADDR]
+//!     --tls-cert CERT.pem --tls-key KEY.pem
 //! ```
 //!
 //! `ADDR` defaults to `127.0.0.1:8080` (`127.0.0.1:0` picks a free port); the
@@ -17,11 +19,17 @@
 //! Liveness as in `echo_server`: ping after `--ping-interval` seconds of
 //! silence (20), drop the peer `--ping-timeout` seconds later (20), a
 //! handshake within `--open-timeout` seconds (10); 0 turns a timer off.
+//! With `--tls-cert` and `--tls-key` (feature `rustls`), as `echo_server`:
+//! every connection is TLS, the page is served over https:// and opens its
+//! WebSocket with wss://, the startup line says `https://`, a plain
+//! `http://`/`ws://` request is answered `400`, and the TLS handshake is
+//! bounded by `--open-timeout` too.
 //! `TOKIO_WORKER_THREADS` sets the runtime's thread count (default: one per
 //! core).
 use std::io::Write;
 use std::net::{SocketAddr, ToSocketAddrs};
 
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use wsmachine::tokio::{self as ws, Decision, Error, WebSocket};
 use wsmachine::{Config, Event, OriginPolicy};
@@ -30,7 +38,8 @@ mod common;
 
 const PAGE: &str = include_str!("echo_page.html");
 const USAGE: &str = "usage: tokio_echo_server [ADDR] [--any-origin] [--ping-interval S] \
-[--ping-timeout S] [--open-timeout S]   (ADDR defaults to 127.0.0.1:8080; --help explains)";
+[--ping-timeout S] [--open-timeout S] [--tls-cert CERT.pem --tls-key KEY.pem]   \
+(ADDR defaults to 127.0.0.1:8080; --help explains)";
 
 const COMPRESSION: &str = if cfg!(feature = "deflate") {
     " (permessage-deflate on)"
@@ -39,8 +48,12 @@ const COMPRESSION: &str = if cfg!(feature = "deflate") {
 };
 
 fn main() {
-    let (addr, config) = parse_args().unwrap_or_else(|message| {
+    let (addr, config, tls) = parse_args().unwrap_or_else(|message| {
         eprintln!("tokio_echo_server: {message}\n{USAGE}");
+        std::process::exit(2);
+    });
+    let tls = tls.config().unwrap_or_else(|message| {
+        eprintln!("tokio_echo_server: {message}");
         std::process::exit(2);
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -50,10 +63,10 @@ fn main() {
             eprintln!("tokio_echo_server: cannot start the runtime: {e}");
             std::process::exit(1);
         });
-    runtime.block_on(run(addr, config));
+    runtime.block_on(run(addr, config, tls));
 }
 
-async fn run(addr: SocketAddr, config: Config) {
+async fn run(addr: SocketAddr, config: Config, tls: Option<common::TlsConfig>) {
     let listener = TcpListener::bind(addr).await.unwrap_or_else(|e| {
         eprintln!("tokio_echo_server: cannot listen on {addr}: {e}");
         std::process::exit(1);
@@ -61,21 +74,23 @@ async fn run(addr: SocketAddr, config: Config) {
     let local = listener
         .local_addr()
         .expect("a bound listener has an address");
-    println!("listening on http://{local}{COMPRESSION}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("listening on {scheme}://{local}{COMPRESSION}");
     std::io::stdout().flush().ok();
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
-                tokio::spawn(serve(stream, peer, config.clone()));
+                tokio::spawn(serve_tcp(stream, peer, config.clone(), tls.clone()));
             }
             Err(e) => eprintln!("accept failed: {e}"),
         }
     }
 }
 
-fn parse_args() -> Result<(SocketAddr, Config), String> {
+fn parse_args() -> Result<(SocketAddr, Config, common::TlsFiles), String> {
     let mut addr = None;
     let mut config = Config::default();
+    let mut tls = common::TlsFiles::default();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -83,8 +98,14 @@ fn parse_args() -> Result<(SocketAddr, Config), String> {
             "--ping-interval" | "--ping-timeout" | "--open-timeout" => {
                 config = common::timer_flag(&config, &arg, || args.next())?.expect("a timer flag");
             }
+            "--tls-cert" => tls.cert = Some(args.next().ok_or("--tls-cert needs a file")?),
+            "--tls-key" => tls.key = Some(args.next().ok_or("--tls-key needs a file")?),
             "-h" | "--help" => {
-                println!("{USAGE}\n{}", common::SERVER_TIMER_HELP);
+                println!(
+                    "{USAGE}\n{}\n{}",
+                    common::SERVER_TIMER_HELP,
+                    common::TLS_HELP
+                );
                 std::process::exit(0);
             }
             flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
@@ -98,11 +119,50 @@ fn parse_args() -> Result<(SocketAddr, Config), String> {
     Ok((
         addr.unwrap_or_else(|| ([127, 0, 0, 1], 8080).into()),
         config,
+        tls,
     ))
 }
 
-async fn serve(mut stream: TcpStream, peer: SocketAddr, config: Config) {
+/// Plain, or TLS first (within the open timeout) when the server has a
+/// certificate; then the same HTTP and WebSocket handling over either.
+async fn serve_tcp(
+    stream: TcpStream,
+    peer: SocketAddr,
+    config: Config,
+    tls: Option<common::TlsConfig>,
+) {
     stream.set_nodelay(true).ok();
+    match tls {
+        None => serve(stream, peer, config).await,
+        Some(tls) => match tls_accept(stream, tls, config.open_timeout()).await {
+            Ok(stream) => serve(stream, peer, config).await,
+            Err(e) => eprintln!("{peer}: TLS handshake failed: {e}"),
+        },
+    }
+}
+
+#[cfg(feature = "rustls")]
+async fn tls_accept(
+    stream: TcpStream,
+    config: common::TlsConfig,
+    timeout: Option<std::time::Duration>,
+) -> Result<ws::TlsStream<TcpStream>, Error> {
+    ws::tls_accept_within(stream, config, timeout).await
+}
+
+#[cfg(not(feature = "rustls"))]
+async fn tls_accept(
+    _: TcpStream,
+    config: common::TlsConfig,
+    _: Option<std::time::Duration>,
+) -> Result<TcpStream, Error> {
+    match config {}
+}
+
+async fn serve<S>(mut stream: S, peer: SocketAddr, config: Config)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     // A client that never finishes its request does not hold a task forever.
     let head = ws::read_request_head(&mut stream, config.max_handshake_bytes());
     let head = match config.open_timeout() {
@@ -156,7 +216,10 @@ async fn serve(mut stream: TcpStream, peer: SocketAddr, config: Config) {
 }
 
 /// Echoes until the close handshake completes; returns the peer's close code.
-async fn echo(mut socket: WebSocket<TcpStream>) -> Result<Option<(u16, String)>, Error> {
+async fn echo<S>(mut socket: WebSocket<S>) -> Result<Option<(u16, String)>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let mut close = None;
     loop {
         let sent = socket
@@ -184,7 +247,7 @@ async fn echo(mut socket: WebSocket<TcpStream>) -> Result<Option<(u16, String)>,
 
 /// After a plain response: half close, then drain briefly, so that the
 /// client reads the response rather than a reset.
-async fn linger(mut stream: TcpStream) {
+async fn linger<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     if stream.shutdown().await.is_err() {
         return;

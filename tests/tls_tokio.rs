@@ -8,6 +8,7 @@
 //! Certificates are made in the test (`tls_common`, rcgen).
 #![cfg(all(feature = "tokio", feature = "rustls"))]
 
+mod common;
 mod tls_common;
 
 use std::sync::Arc;
@@ -681,4 +682,78 @@ async fn our_tokio_wss_client_against_tokio_tungstenite_wss_server() {
     exchange(&mut ws).await;
     drop(ws);
     assert_eq!(tokio::time::timeout(GUARD, server).await.unwrap().unwrap(), 2);
+}
+
+// ---- examples/tokio_echo_server with --tls-cert/--tls-key ----
+
+#[tokio::test]
+async fn tokio_echo_server_serves_https_page_and_wss_echo() {
+    use std::io::{BufRead, Read, Write};
+    let pki = Pki::new();
+    let dir = std::env::temp_dir().join(format!("wsmachine-tokio-echo-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, &pki.good.cert_pem).unwrap();
+    std::fs::write(&key, &pki.good.key_pem).unwrap();
+    let mut child = common::Child(
+        std::process::Command::new(common::example_binary("tokio_echo_server"))
+            .arg("127.0.0.1:0")
+            .arg("--tls-cert")
+            .arg(&cert)
+            .arg("--tls-key")
+            .arg(&key)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut first = String::new();
+    std::io::BufReader::new(child.0.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let addr = first
+        .trim()
+        .strip_prefix("listening on https://")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+        .to_owned();
+
+    // The page, over https:// (read with the blocking TLS stream).
+    let client_config = trusting(&pki);
+    let page_addr = addr.clone();
+    let page = tokio::task::spawn_blocking(move || {
+        let tcp = std::net::TcpStream::connect(&page_addr).unwrap();
+        tcp.set_read_timeout(Some(GUARD)).unwrap();
+        let mut tls = wsmachine::blocking::tls_connect(tcp, "127.0.0.1", client_config).unwrap();
+        tls.write_all(format!("GET / HTTP/1.1\r\nHost: {page_addr}\r\n\r\n").as_bytes())
+            .unwrap();
+        tls.flush().unwrap();
+        let mut page = Vec::new();
+        let _ = tls.read_to_end(&mut page);
+        String::from_utf8_lossy(&page).into_owned()
+    })
+    .await
+    .unwrap();
+    assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
+    assert!(page.contains("<html"), "{page}");
+
+    // The echo, over wss://.
+    let mut ws = connector(&pki)
+        .config(config())
+        .connect(&format!("wss://{addr}/echo"))
+        .await
+        .unwrap();
+    ws.send_text("through the example").await.unwrap();
+    assert_eq!(
+        ws.read().await.unwrap(),
+        OwnedMessage::Text("through the example".into())
+    );
+    ws.close(CloseCode::NORMAL, "").await.unwrap();
+
+    // A plain ws:// client is told the port speaks TLS.
+    match ws::connect(&format!("ws://{addr}/echo")).await {
+        Err(Error::Rejected { status: 400, .. }) => {}
+        other => panic!("expected a 400, got {other:?}"),
+    }
 }
