@@ -96,16 +96,16 @@ done
 py=$here/.venv/bin/python
 nginx=$(command -v nginx || echo /usr/sbin/nginx)
 
-step "build the examples (release, --features deflate,rustls)"
+step "build the examples (release, --features deflate,rustls,tokio)"
 examples=(event_loop echo_client)
-for name in echo_server chat_server; do
+for name in echo_server chat_server tokio_echo_server; do
     if [ -f "examples/$name.rs" ]; then
         examples+=("$name")
     else
         echo "NOTE: examples/$name.rs is not on this branch yet: its checks are skipped"
     fi
 done
-timeout 900 cargo build --release --quiet --features deflate,rustls --example tls_test_certs \
+timeout 900 cargo build --release --quiet --features deflate,rustls,tokio --example tls_test_certs \
     $(printf -- '--example %s ' "${examples[@]}")
 
 # launch NAME CMD...: runs CMD under `timeout` in the background, stdout and
@@ -187,7 +187,7 @@ closes_logged() {
         echo "node: $(node --version)"
         echo "nginx: $("$nginx" -v 2>&1 | sed 's/^nginx version: //')"
     fi
-    echo "examples: cargo build --release --features deflate,rustls ($(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
+    echo "examples: cargo build --release --features deflate,rustls,tokio ($(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
 } | tee "$out/versions.txt"
 
 step "wire tap self-test (frame parser vs reads cut anywhere)"
@@ -324,6 +324,13 @@ if [[ " ${examples[*]} " == *" echo_server "* ]]; then
     [ "$reply" = "hello over wss" ] || fail "echo_client --ca over wss:// got: $reply"
     echo "echo_client --ca $tls/ca.pem wss://127.0.0.1:$tls_echo_port/echo: ok"
     closes_logged echo_server-tls
+    if [[ " ${examples[*]} " == *" tokio_echo_server "* ]]; then
+        start_as tokio_echo_server-tls tokio_echo_server "${tls_args[@]}"
+        [[ $FIRST == "listening on https://"* ]] || fail "tokio_echo_server with --tls-cert says: $FIRST"
+        timeout 120 "$py" "$here/ws_client.py" "wss://127.0.0.1:$PORT/echo" --ca "$tls/ca.pem" \
+            --label tokio_echo_server-tls --expect-deflate --variants
+        closes_logged tokio_echo_server-tls
+    fi
 fi
 
 . "$here/go.sh"
