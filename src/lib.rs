@@ -78,7 +78,8 @@
 //! - `deflate`: permessage-deflate (RFC 7692), negotiated by default once on
 //!   (see `Config::with_deflate`).
 //! - `simd-utf8`: UTF-8 validation by the `simdutf8` crate.
-//! - `rustls`: `wss://` in the `blocking` adapter and the [`tls`] module
+//! - `rustls`: `wss://` in the `blocking` adapter (and in the `tokio` one
+//!   with `tokio`) and the [`tls`] module
 //!   (rustls with the `ring` provider, chosen explicitly; no OpenSSL). The
 //!   engine itself never sees TLS.
 //! - `tokio`: the async adapter `tokio` over any tokio

@@ -17,7 +17,9 @@ const AT_ONCE: Duration = Duration::from_secs(2);
 
 /// The start of a ClientHello record as browsers send it: record type 22
 /// (handshake), version 3.1, a length, handshake type 1 (client_hello).
-const CLIENT_HELLO: &[u8] = &[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03];
+const CLIENT_HELLO: &[u8] = &[
+    0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03,
+];
 
 fn config() -> Config {
     Config::default().with_open_timeout(OPEN_TIMEOUT).unwrap()

@@ -192,8 +192,7 @@ async fn tokio_wss_client_against_blocking_wss_server() {
     let tls_config = server_config(&pki.good);
     let server = std::thread::spawn(move || {
         let (tcp, _) = listener.accept().unwrap();
-        let stream =
-            wsmachine::blocking::tls_accept_within(tcp, tls_config, Some(GUARD)).unwrap();
+        let stream = wsmachine::blocking::tls_accept_within(tcp, tls_config, Some(GUARD)).unwrap();
         let mut ws = wsmachine::blocking::WebSocket::accept(stream).unwrap();
         let mut close = None;
         loop {
@@ -571,9 +570,12 @@ async fn tokio_trickled_tls_handshake_ends_by_the_deadline_on_the_server() {
     });
     let (tcp, _) = listener.accept().await.unwrap();
     let started = Instant::now();
-    let result =
-        ws::tls_accept_within(tcp, server_config(&pki.good), Some(Duration::from_millis(400)))
-            .await;
+    let result = ws::tls_accept_within(
+        tcp,
+        server_config(&pki.good),
+        Some(Duration::from_millis(400)),
+    )
+    .await;
     let took = started.elapsed();
     assert!(
         matches!(result, Err(Error::Timeout(Timeout::Opening))),
@@ -638,10 +640,7 @@ async fn tokio_tungstenite_wss_client_against_our_tokio_wss_server() {
     );
     let big: Vec<u8> = (0..1 << 20).map(|i| (i % 249) as u8).collect();
     client.send(TMessage::binary(big.clone())).await.unwrap();
-    assert_eq!(
-        client.next().await.unwrap().unwrap(),
-        TMessage::binary(big)
-    );
+    assert_eq!(client.next().await.unwrap().unwrap(), TMessage::binary(big));
     client.close(None).await.unwrap();
     // Their client reads until our server's close reply and the end of the
     // TLS stream (our close_notify): an error here would be theirs.
@@ -681,7 +680,10 @@ async fn our_tokio_wss_client_against_tokio_tungstenite_wss_server() {
         .unwrap();
     exchange(&mut ws).await;
     drop(ws);
-    assert_eq!(tokio::time::timeout(GUARD, server).await.unwrap().unwrap(), 2);
+    assert_eq!(
+        tokio::time::timeout(GUARD, server).await.unwrap().unwrap(),
+        2
+    );
 }
 
 // ---- examples/tokio_echo_server with --tls-cert/--tls-key ----

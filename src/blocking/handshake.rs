@@ -185,7 +185,9 @@ impl<S: Read + Write + Transport> WebSocket<S> {
                 refuse_client_hello(bytes)
             });
             if let Err(Error::TlsOnPlainPort) = first {
-                let _ = self.stream.write_all(crate::sniff::TLS_ON_PLAIN_PORT_RESPONSE);
+                let _ = self
+                    .stream
+                    .write_all(crate::sniff::TLS_ON_PLAIN_PORT_RESPONSE);
                 let _ = self.stream.flush();
                 lingering_close(self.stream);
                 return Err(Error::TlsOnPlainPort);

@@ -73,7 +73,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             return Err(Error::Protocol(ProtocolError::AbnormalClosure));
         }
         if let Err(error) = crate::blocking::refuse_client_hello(&first[..n]) {
-            let _ = super::http::write_all(&mut self.io, crate::sniff::TLS_ON_PLAIN_PORT_RESPONSE).await;
+            let _ = super::http::write_all(&mut self.io, crate::sniff::TLS_ON_PLAIN_PORT_RESPONSE)
+                .await;
             let _ = poll_fn(|cx| Pin::new(&mut self.io).poll_flush(cx)).await;
             lingering_close(&mut self.io).await;
             return Err(error);

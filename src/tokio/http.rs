@@ -62,7 +62,10 @@ pub async fn respond<S: AsyncWrite + Unpin>(
     poll_fn(|cx| Pin::new(&mut *io).poll_flush(cx)).await
 }
 
-pub(super) async fn write_all<S: AsyncWrite + Unpin>(io: &mut S, mut bytes: &[u8]) -> io::Result<()> {
+pub(super) async fn write_all<S: AsyncWrite + Unpin>(
+    io: &mut S,
+    mut bytes: &[u8],
+) -> io::Result<()> {
     while !bytes.is_empty() {
         let n = poll_fn(|cx| Pin::new(&mut *io).poll_write(cx, bytes)).await?;
         if n == 0 {

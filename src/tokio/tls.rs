@@ -142,7 +142,7 @@ pub async fn tls_accept<S: AsyncRead + AsyncWrite + Unpin>(
 ///
 /// # Errors
 ///
-/// As [`tls_accept`]; [`Error::Timeout`]`(`[`Timeout::Opening`]`)` when the
+/// As [`tls_accept`]; [`Error::Timeout`]`(`[`Timeout::Opening`](crate::Timeout::Opening)`)` when the
 /// deadline passes.
 pub async fn tls_accept_within<S: AsyncRead + AsyncWrite + Unpin>(
     io: S,
