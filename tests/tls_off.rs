@@ -14,3 +14,13 @@ fn wss_without_the_rustls_feature_is_tls_required() {
     assert!(matches!(error, Error::TlsRequired), "{error:?}");
     assert!(error.to_string().contains("`rustls` feature"), "{error}");
 }
+
+#[cfg(feature = "tokio")]
+#[tokio::test]
+async fn tokio_wss_without_the_rustls_feature_is_tls_required() {
+    let error = wsmachine::tokio::connect("wss://127.0.0.1:1/")
+        .await
+        .map(drop)
+        .unwrap_err();
+    assert!(matches!(error, Error::TlsRequired), "{error:?}");
+}
