@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! cargo bench --features rustls --bench tls      # WSM_BENCH_QUICK=1 for a smoke run
+//! cargo bench --features rustls,tokio --bench tls   # adds the tokio adapter's table
 //! ```
 //!
 //! One persistent connection per scheme, each served by its own in-process
@@ -17,6 +18,10 @@
 //! same way, per connection. Certificates are made at start (rcgen, ECDSA
 //! P-256); the cipher suite is what rustls negotiates by default
 //! (printed on the first line).
+//!
+//! With `tokio`, a second table does the same over the tokio adapter: our
+//! tokio server (`tokio::tls_accept` for wss) and our tokio client on one
+//! multi-thread runtime, same sizes, windows and alternation.
 
 mod common;
 
@@ -196,4 +201,159 @@ fn main() {
         secure.as_secs_f64() * 1e6,
         secure.as_secs_f64() / plain.as_secs_f64()
     );
+    #[cfg(feature = "tokio")]
+    tokio_table(&pki);
+}
+
+/// The same table over the tokio adapter (feature `tokio`).
+#[cfg(feature = "tokio")]
+fn tokio_table(pki: &tls_common::Pki) {
+    use wsmachine::tokio::{self as ws, Connector, MaybeTlsStream, WebSocket};
+
+    async fn serve(listener: tokio::net::TcpListener, tls: Option<Arc<rustls::ServerConfig>>) {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            tcp.set_nodelay(true).unwrap();
+            let tls = tls.clone();
+            tokio::spawn(async move {
+                let _ = match tls {
+                    None => match WebSocket::accept(tcp).await {
+                        Ok(socket) => echo(socket).await,
+                        Err(e) => Err(e),
+                    },
+                    Some(config) => match ws::tls_accept(tcp, config).await {
+                        Ok(stream) => match WebSocket::accept(stream).await {
+                            Ok(socket) => echo(socket).await,
+                            Err(e) => Err(e),
+                        },
+                        Err(e) => Err(e),
+                    },
+                };
+            });
+        }
+    }
+
+    async fn echo<S>(mut socket: WebSocket<S>) -> Result<(), Error>
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    {
+        loop {
+            match socket
+                .read_with(|event, sender| match event {
+                    Event::Message(message) => sender.send(message),
+                    _ => Ok(()),
+                })
+                .await
+            {
+                Ok(sent) => {
+                    sent?;
+                    socket.flush().await?;
+                }
+                Err(Error::Closed) => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn exchange(
+        socket: &mut WebSocket<MaybeTlsStream>,
+        payload: &[u8],
+        count: usize,
+        window: usize,
+    ) -> u64 {
+        let (mut sent, mut received, mut sum) = (0, 0, 0u64);
+        while sent < window.min(count) {
+            socket.send_binary(payload).await.unwrap();
+            sent += 1;
+        }
+        while received < count {
+            match socket.read().await.unwrap() {
+                OwnedMessage::Binary(data) => {
+                    sum = sum.wrapping_add(data.len() as u64 + u64::from(data[data.len() / 2]));
+                    received += 1;
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+            if sent < count {
+                socket.send_binary(payload).await.unwrap();
+                sent += 1;
+            }
+        }
+        sum
+    }
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server_tls = tls::server_config(pki.good.chain(), pki.good.private_key()).unwrap();
+    let client_tls = tls::client_config(&Roots::Certificates(vec![pki.ca.cert.clone()])).unwrap();
+    let connector = Connector::new().tls_config(client_tls);
+    let urls = runtime.block_on(async {
+        let mut urls = Vec::new();
+        for tls in [None, Some(server_tls)] {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let scheme = if tls.is_some() { "wss" } else { "ws" };
+            tokio::spawn(serve(listener, tls));
+            urls.push(format!("{scheme}://127.0.0.1:{port}/"));
+        }
+        urls
+    });
+    let runs = common::runs();
+    println!();
+    println!(
+        "The tokio adapter: our tokio echo server and client on one runtime (2 workers), \
+         ws vs wss, process CPU time, median of {runs}"
+    );
+    println!();
+    println!("| message | ws | wss | wss / ws |");
+    println!("|---|---|---|---|");
+    for size in SIZES {
+        if common::filter().is_some_and(|f| !common::size_name(size).contains(&f)) {
+            continue;
+        }
+        let payload: Vec<u8> = (0..size).map(|i| (i * 31 % 251) as u8).collect();
+        let count = (bytes_per_sample() / size).max(8);
+        let window = ((256 << 10) / size).clamp(1, 64);
+        let mut sockets = runtime.block_on(async {
+            let mut sockets = Vec::new();
+            for url in &urls {
+                sockets.push(connector.connect(url).await.unwrap());
+            }
+            sockets
+        });
+        let mut times = [Vec::new(), Vec::new()];
+        let mut sums = [None, None];
+        for _ in 0..runs {
+            for (i, socket) in sockets.iter_mut().enumerate() {
+                let start = ProcessTime::now();
+                let sum = runtime.block_on(exchange(socket, &payload, count, window));
+                times[i].push(start.elapsed());
+                assert_eq!(
+                    *sums[i].get_or_insert(sum),
+                    sum,
+                    "echoes changed between runs"
+                );
+            }
+        }
+        assert_eq!(sums[0], sums[1], "ws and wss echoed different bytes");
+        runtime.block_on(async {
+            for socket in &mut sockets {
+                socket.close(CloseCode::NORMAL, "").await.unwrap();
+            }
+        });
+        let [plain, secure] = times.map(median);
+        let bytes = count * size;
+        println!(
+            "| {} | {} | {} | {:.2}x |",
+            common::size_name(size),
+            common::cell(bytes, count, plain),
+            common::cell(bytes, count, secure),
+            plain.as_secs_f64() / secure.as_secs_f64()
+        );
+    }
 }
