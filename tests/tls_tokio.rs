@@ -249,6 +249,43 @@ async fn blocking_wss_client_against_tokio_wss_server() {
     assert_eq!(joined(server).await.unwrap(), Some(CloseCode::NORMAL));
 }
 
+#[tokio::test]
+async fn tokio_split_halves_over_tls_in_two_tasks() {
+    // tokio's split of the TLS stream (one lock around it): a writer task
+    // and a reader task on one wss connection, many messages each way.
+    let pki = Pki::new();
+    let (port, server) = wss_server(server_config(&pki.good)).await;
+    let socket = connector(&pki)
+        .config(config())
+        .connect(&format!("wss://127.0.0.1:{port}/"))
+        .await
+        .unwrap();
+    let (mut reader, mut writer) = socket.split().unwrap();
+    let writing = tokio::spawn(async move {
+        for i in 0..200 {
+            writer.send_text(&format!("message {i}")).await.unwrap();
+        }
+        writer
+    });
+    for i in 0..200 {
+        assert_eq!(
+            reader.read().await.unwrap(),
+            OwnedMessage::Text(format!("message {i}"))
+        );
+    }
+    let mut writer = writing.await.unwrap();
+    writer.close(CloseCode::NORMAL, "").await.unwrap();
+    loop {
+        match tokio::time::timeout(GUARD, reader.read()).await.unwrap() {
+            Ok(OwnedMessage::Close(_)) => {}
+            Ok(other) => panic!("unexpected {other:?}"),
+            Err(Error::Closed) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(joined(server).await.unwrap(), Some(CloseCode::NORMAL));
+}
+
 #[cfg(feature = "deflate")]
 #[tokio::test]
 async fn tokio_permessage_deflate_over_tls() {

@@ -108,8 +108,9 @@ impl<S: Read + Write + Transport> WebSocket<S> {
     /// # Errors
     ///
     /// [`Error::Protocol`] with [`ProtocolError::Handshake`] for an invalid
-    /// request (its error response, 400/403/426..., was written), or
-    /// [`Error::Io`].
+    /// request (its error response, 400/403/426..., was written),
+    /// [`Error::TlsOnPlainPort`] at once for a TLS ClientHello (a `wss://`
+    /// client on this plain stream; a `400` was written), or [`Error::Io`].
     pub fn accept(stream: S) -> Result<Self, Error> {
         Self::accept_with(stream, Config::default(), |_| Decision::accept())
     }

@@ -29,6 +29,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     ///
     /// [`Error::Protocol`] with [`ProtocolError::Handshake`] for an invalid
     /// request (its error response, 400/403/426..., was written),
+    /// [`Error::TlsOnPlainPort`] at once for a TLS ClientHello (a `wss://`
+    /// client on this plain stream; a `400` was written),
     /// [`Error::Timeout`] when the open timeout passed, or [`Error::Io`].
     pub async fn accept(io: S) -> Result<Self, Error> {
         Self::accept_with(io, Config::default(), |_| Decision::accept()).await
