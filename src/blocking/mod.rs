@@ -68,6 +68,8 @@ mod split;
 mod stream;
 #[cfg(feature = "rustls")]
 mod tls;
+#[cfg(feature = "rustls")]
+mod tls_split;
 mod transport;
 
 use alloc::borrow::ToOwned;
@@ -91,6 +93,8 @@ pub use split::{ReadHalf, WriteHalf, reunite};
 pub use stream::{MessageReader, MessageWriter};
 #[cfg(feature = "rustls")]
 pub use tls::{TlsStream, tls_accept, tls_accept_within, tls_connect};
+#[cfg(feature = "rustls")]
+pub use tls_split::SplitTlsStream;
 use transport::Applied;
 pub use transport::{LINGER_BYTES, LINGER_TIME, LINGER_TIMEOUT, Transport, lingering_close};
 
