@@ -35,8 +35,8 @@
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::sync::mpsc::{self, Sender, SyncSender, TrySendError};
 use std::sync::Arc;
+use std::sync::mpsc::{self, Sender, SyncSender, TrySendError};
 use std::thread;
 use std::time::Duration;
 
@@ -313,7 +313,9 @@ impl ChatStream for TcpStream {
         self
     }
 
-    fn split(ws: WebSocket<Self>) -> Result<(ReadHalf<TcpStream>, WriteHalf<TcpStream>), blocking::Error> {
+    fn split(
+        ws: WebSocket<Self>,
+    ) -> Result<(ReadHalf<TcpStream>, WriteHalf<TcpStream>), blocking::Error> {
         ws.split()
     }
 }

@@ -17,8 +17,7 @@ use std::time::Duration;
 use rustls::{ClientConfig, ClientConnection, ServerConfig};
 use tls_common::Pki;
 use wsmachine::blocking::{
-    self, Error, OwnedMessage, ReadHalf, SplitTlsStream, TlsStream, Transport, WebSocket,
-    WriteHalf,
+    self, Error, OwnedMessage, ReadHalf, SplitTlsStream, TlsStream, Transport, WebSocket, WriteHalf,
 };
 use wsmachine::tls::{self, Roots, TlsError};
 use wsmachine::{CloseCode, Config};
@@ -229,10 +228,7 @@ fn close_from_the_server_write_half_ends_with_close_notify() {
         // After the server's shutdown: TLS close_notify, then the end.
         let mut rest = Vec::new();
         assert_eq!(ws.get_mut().read_to_end(&mut rest).unwrap(), 0);
-        assert!(
-            rest.is_empty(),
-            "nothing after the close frame but the end"
-        );
+        assert!(rest.is_empty(), "nothing after the close frame but the end");
     });
 }
 

@@ -82,13 +82,18 @@ fn chat_over_tls_relays_both_ways_at_once_and_drops_a_dead_member() {
     BufReader::new(server.0.stdout.take().unwrap())
         .read_line(&mut first)
         .unwrap();
-    let addr = first
+    let mut log = BufReader::new(server.0.stderr.take().unwrap());
+    let Some(addr) = first
         .trim()
         .strip_prefix("listening on https://")
         .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-        .to_owned();
-    let log = BufReader::new(server.0.stderr.take().unwrap());
+        .map(str::to_owned)
+    else {
+        // Most likely an example binary built without `rustls`.
+        let mut why = String::new();
+        log.read_to_string(&mut why).ok();
+        panic!("chat_server said {first:?}, then {why:?} (cargo build --all-features --examples)");
+    };
 
     let mut alice = member(&addr, &client);
     let mut bob = member(&addr, &client);
@@ -144,7 +149,10 @@ fn chat_over_tls_relays_both_ways_at_once_and_drops_a_dead_member() {
             }
             me.set_read_timeout(Some(Duration::from_millis(200)));
             while heard < N {
-                assert!(start.elapsed() < GUARD, "{name} heard {heard} of {other}'s {N}");
+                assert!(
+                    start.elapsed() < GUARD,
+                    "{name} heard {heard} of {other}'s {N}"
+                );
                 match me.read() {
                     Ok(OwnedMessage::Text(json)) => {
                         heard += usize::from(json.contains(&format!("\"{other} ")));
@@ -193,7 +201,10 @@ fn chat_over_tls_relays_both_ways_at_once_and_drops_a_dead_member() {
         "{log:?}"
     );
     assert!(
-        log.iter().filter(|l| l.contains("closed with 1000")).count() >= 2,
+        log.iter()
+            .filter(|l| l.contains("closed with 1000"))
+            .count()
+            >= 2,
         "{log:?}"
     );
 }

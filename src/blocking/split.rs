@@ -288,7 +288,7 @@ impl<S: Write + Transport> Writer<S> {
                     Ok(n) => self.tx.advance_output(n),
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     // A TLS stream reports a bad record as Error::Tls through io.
-            Err(e) => return Err(e.into()),
+                    Err(e) => return Err(e.into()),
                 }
             }
             self.stream.flush()?;

@@ -125,9 +125,7 @@ impl TlsStream<TcpStream> {
     /// # Errors
     ///
     /// The socket could not be cloned.
-    pub fn try_split(
-        self,
-    ) -> io::Result<(SplitTlsStream<TcpStream>, SplitTlsStream<TcpStream>)> {
+    pub fn try_split(self) -> io::Result<(SplitTlsStream<TcpStream>, SplitTlsStream<TcpStream>)> {
         let first = self.get_ref().try_clone()?;
         let second = self.get_ref().try_clone()?;
         Ok(self.split_with(first, second))
