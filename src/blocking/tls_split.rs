@@ -54,7 +54,6 @@ const CIPHERTEXT_CHUNK: usize = 16 * 1024 + 512;
 /// `close_notify` goes out with [`close_notify`](Self::close_notify) or
 /// [`Transport::shutdown_write`] from any handle, or when the last handle is
 /// dropped (best effort, as for [`TlsStream`]).
-#[derive(Debug)]
 pub struct SplitTlsStream<S: Read + Write> {
     stream: S,
     shared: Arc<Shared<S>>,
@@ -66,7 +65,6 @@ pub struct SplitTlsStream<S: Read + Write> {
     eof: bool,
 }
 
-#[derive(Debug)]
 struct Shared<S: Read + Write> {
     /// The session (and the stream it was made on, which only sends
     /// `close_notify` when the last handle goes). Held for in-memory work only.
@@ -74,6 +72,16 @@ struct Shared<S: Read + Write> {
     /// Records taken out of rustls and not yet written. Held by whoever
     /// writes to the socket, for the whole write: records go out in order.
     out: Mutex<Vec<u8>>,
+}
+
+impl<S: Read + Write + core::fmt::Debug> core::fmt::Debug for SplitTlsStream<S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SplitTlsStream")
+            .field("stream", &self.stream)
+            .field("unprocessed", &(self.filled - self.fed))
+            .field("eof", &self.eof)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<S: Read + Write> Drop for Shared<S> {
