@@ -549,9 +549,9 @@ impl<S> WebSocket<S> {
         self.stream
     }
 
-    /// The stream and the connection, to drive the connection by hand (for
-    /// instance from a reader and a writer thread sharing it behind a lock,
-    /// as `examples/chat_server.rs` does). Input read but not yet turned
+    /// The stream and the connection, to drive the connection by hand (in
+    /// your own event loop, say; for a reader and a writer thread,
+    /// [`split`](Self::split) is ready-made). Input read but not yet turned
     /// into events, and unwritten output, stay in the connection.
     pub fn into_parts(self) -> (S, Connection) {
         (self.stream, self.conn)
