@@ -254,6 +254,78 @@ fn close_from_the_client_is_answered_by_the_server_read_half() {
     });
 }
 
+#[test]
+fn a_write_half_stuck_on_a_peer_that_does_not_read_holds_up_no_read() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::time::Instant;
+    within_deadline(|| {
+        const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
+        let certs = certs();
+        let sent = Arc::new(AtomicUsize::new(0));
+        let writer_done = Arc::new(AtomicBool::new(false));
+        let (sent_w, done_w, done_r) = (sent.clone(), writer_done.clone(), writer_done.clone());
+        let (port, server) = server(certs.server, quiet(), move |ws| {
+            let (mut reader, writer) = ws.split().unwrap();
+            writer.set_write_timeout(Some(WRITE_TIMEOUT));
+            // The client reads nothing: the socket fills, and a write blocks
+            // in the kernel until the write timeout.
+            let writing = thread::spawn(move || {
+                // Incompressible (with the deflate feature the default
+                // config compresses): the bytes must fill the socket.
+                let mut x = 0x9E37_79B9_u32;
+                let chunk: Vec<u8> = (0..64 * 1024)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 17;
+                        x ^= x << 5;
+                        x as u8
+                    })
+                    .collect();
+                let error = loop {
+                    if let Err(e) = writer.send_binary(&chunk) {
+                        break e;
+                    }
+                    sent_w.fetch_add(1, Ordering::SeqCst);
+                };
+                done_w.store(true, Ordering::SeqCst);
+                error
+            });
+            // Meanwhile the read half reads and decrypts: the session's lock
+            // is not held across the writer's blocked write.
+            let message = reader.read().unwrap();
+            let read_while_writer_stuck = !done_r.load(Ordering::SeqCst);
+            let error = writing.join().unwrap();
+            (message, read_while_writer_stuck, error)
+        });
+        let mut ws = client(port, certs.client);
+        // Wait until the server's sends stop making progress: it is blocked.
+        let start = Instant::now();
+        let mut last = (sent.load(Ordering::SeqCst), Instant::now());
+        loop {
+            assert!(start.elapsed() < DEADLINE / 2, "the writer never blocked");
+            thread::sleep(Duration::from_millis(50));
+            let now = sent.load(Ordering::SeqCst);
+            if now != last.0 {
+                last = (now, Instant::now());
+            } else if now > 0 && last.1.elapsed() > Duration::from_millis(300) {
+                break;
+            }
+        }
+        assert!(
+            !writer_done.load(Ordering::SeqCst),
+            "the write failed too early"
+        );
+        ws.send_text("still here").unwrap();
+        let (message, read_while_writer_stuck, error) = server.join().unwrap();
+        assert_eq!(message, OwnedMessage::Text("still here".into()));
+        assert!(
+            read_while_writer_stuck,
+            "the read waited for the blocked write"
+        );
+        assert!(error.is_timeout(), "{error:?}");
+    });
+}
+
 /// A rustls client whose session the test can reach (for a key update).
 struct RawTls {
     tls: ClientConnection,

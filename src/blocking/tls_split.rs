@@ -20,6 +20,13 @@
 //! writer, which looks again after it lets go, sends them. A TLS 1.3 key
 //! update answer needs nothing of the reader: rustls sends it ahead of the
 //! next record written.
+//!
+//! Write timeouts are the socket's: a write blocked on a peer that does not
+//! read holds only the writers' lock, so the reading side goes on decrypting
+//! (`tests/blocking_split_tls.rs` checks it). Records encrypted but refused
+//! by the socket stay queued, in order, for the next write; that next
+//! `write` or `flush` reports the timeout at once rather than waiting it out
+//! again.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -63,6 +70,10 @@ pub struct SplitTlsStream<S: Read + Write> {
     fed: usize,
     filled: usize,
     eof: bool,
+    /// The socket refused the records of the last `write` (a timeout): its
+    /// bytes count as written, and the next `write` or `flush` reports
+    /// this at once instead of waiting out the timeout a second time.
+    stalled: Option<io::ErrorKind>,
 }
 
 struct Shared<S: Read + Write> {
@@ -192,6 +203,7 @@ impl<S: Read + Write> SplitTlsStream<S> {
             fed: 0,
             filled: 0,
             eof: false,
+            stalled: None,
         }
     }
 
@@ -352,6 +364,12 @@ impl<S: Read + Write> Read for SplitTlsStream<S> {
 
 impl<S: Read + Write> Write for SplitTlsStream<S> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // The last write's records are still waiting on a socket that took
+        // nothing for the whole timeout: say so now (nothing of `buf` is
+        // taken), rather than wait it out again; the call after retries.
+        if let Some(kind) = self.stalled.take() {
+            return Err(kind.into());
+        }
         let mut out = lock(&self.shared.out);
         // Older records first: an error here means none of `buf` was taken.
         write_records(&self.shared.session, &mut self.stream, &mut out)?;
@@ -362,15 +380,19 @@ impl<S: Read + Write> Write for SplitTlsStream<S> {
         // `buf[..n]` is encrypted: it counts as written even if the socket
         // does not take it now (a timeout); the next write or flush sends
         // it, and reports a lasting error.
-        let written = write_records(&self.shared.session, &mut self.stream, &mut out).is_ok();
+        let written = write_records(&self.shared.session, &mut self.stream, &mut out);
         drop(out);
-        if written {
-            self.after_write();
+        match written {
+            Ok(()) => self.after_write(),
+            Err(e) => self.stalled = Some(e.kind()),
         }
         Ok(n)
     }
 
     fn flush(&mut self) -> io::Result<()> {
+        if let Some(kind) = self.stalled.take() {
+            return Err(kind.into());
+        }
         let mut out = lock(&self.shared.out);
         write_records(&self.shared.session, &mut self.stream, &mut out)?;
         drop(out);
