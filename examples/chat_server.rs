@@ -262,9 +262,11 @@ fn room<S: ChatStream>(
         }
     }
     // The server closes TCP first (RFC 6455 section 7.1.1); over TLS,
-    // close_notify goes before the FIN.
+    // close_notify goes before the FIN. A peer already gone makes these
+    // fail (ENOTCONN), which says nothing worth logging.
     writer.shutdown().ok();
-    socket.shutdown(Shutdown::Both)
+    socket.shutdown(Shutdown::Both).ok();
+    Ok(())
 }
 
 /// Sends queued broadcasts; when the hub drops the queue of a member too
