@@ -259,7 +259,7 @@ fn a_write_half_stuck_on_a_peer_that_does_not_read_holds_up_no_read() {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::time::Instant;
     within_deadline(|| {
-        const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
+        const WRITE_TIMEOUT: Duration = Duration::from_secs(3);
         let certs = certs();
         let sent = Arc::new(AtomicUsize::new(0));
         let writer_done = Arc::new(AtomicBool::new(false));
@@ -293,9 +293,10 @@ fn a_write_half_stuck_on_a_peer_that_does_not_read_holds_up_no_read() {
             // Meanwhile the read half reads and decrypts: the session's lock
             // is not held across the writer's blocked write.
             let message = reader.read().unwrap();
+            let read_at = Instant::now();
             let read_while_writer_stuck = !done_r.load(Ordering::SeqCst);
             let error = writing.join().unwrap();
-            (message, read_while_writer_stuck, error)
+            (message, read_at, read_while_writer_stuck, error)
         });
         let mut ws = client(port, certs.client);
         // Wait until the server's sends stop making progress: it is blocked.
@@ -315,9 +316,15 @@ fn a_write_half_stuck_on_a_peer_that_does_not_read_holds_up_no_read() {
             !writer_done.load(Ordering::SeqCst),
             "the write failed too early"
         );
+        let sent_at = Instant::now();
         ws.send_text("still here").unwrap();
-        let (message, read_while_writer_stuck, error) = server.join().unwrap();
+        let (message, read_at, read_while_writer_stuck, error) = server.join().unwrap();
         assert_eq!(message, OwnedMessage::Text("still here".into()));
+        // Had the read waited for the session while the writer held it
+        // across its blocked write, it would have taken most of the
+        // write timeout.
+        let latency = read_at.duration_since(sent_at);
+        assert!(latency < WRITE_TIMEOUT / 2, "the read took {latency:?}");
         assert!(
             read_while_writer_stuck,
             "the read waited for the blocked write"
