@@ -61,6 +61,10 @@ const CIPHERTEXT_CHUNK: usize = 16 * 1024 + 512;
 /// `close_notify` goes out with [`close_notify`](Self::close_notify) or
 /// [`Transport::shutdown_write`] from any handle, or when the last handle is
 /// dropped (best effort, as for [`TlsStream`]).
+///
+/// The halves of a split [`WebSocket`] reunite ([`reunite`](super::reunite))
+/// into a `WebSocket<SplitTlsStream<S>>`, which works like any other; the
+/// session is not turned back into a [`TlsStream`].
 pub struct SplitTlsStream<S: Read + Write> {
     stream: S,
     shared: Arc<Shared<S>>,
