@@ -224,8 +224,17 @@ fn cpu_time(pid: u32) -> Duration {
 /// `connections` clients, one `size`-byte message in flight each, over
 /// `window` after a warm-up.
 fn load(server: &Server, connections: usize, size: usize, window: Duration) -> (f64, Duration) {
+    load_pid(server, server.0.id(), connections, size, window)
+}
+
+fn load_pid(
+    server: &Server,
+    pid: u32,
+    connections: usize,
+    size: usize,
+    window: Duration,
+) -> (f64, Duration) {
     let addr = &server.1;
-    let pid = server.0.id();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -277,6 +286,9 @@ fn main() {
     if args.first().map(String::as_str) == Some("serve") {
         return serve(args.get(1).map_or("", String::as_str));
     }
+    if args.first().map(String::as_str) == Some("load") {
+        return load_only(&args[1..]);
+    }
     let window = Duration::from_millis(if quick() { 300 } else { 2000 });
     let rounds = if quick() { 1 } else { 5 };
     println!(
@@ -326,6 +338,26 @@ fn main() {
             );
         }
     }
+}
+
+/// `load PID ADDR CONNECTIONS SIZE SECONDS`: the load alone against a
+/// server already running (to profile it: `perf record -p PID`, `strace -c
+/// -f -p PID`).
+fn load_only(args: &[String]) {
+    let arg = |i: usize| args.get(i).map_or("", String::as_str);
+    let usage = "usage: tokio_echo load PID ADDR CONNECTIONS SIZE SECONDS";
+    let pid: u32 = arg(0).parse().expect(usage);
+    let connections: usize = arg(2).parse().expect(usage);
+    let size: usize = arg(3).parse().expect(usage);
+    let window = Duration::from_secs_f64(arg(4).parse().expect(usage));
+    // A stand-in process for the Server handle: only its pid is read.
+    let child = Command::new("true").spawn().expect("spawn");
+    let server = Server(child, arg(1).to_owned());
+    let (rate, cpu) = load_pid(&server, pid, connections, size, window);
+    println!(
+        "{connections} connections, {size} B: {rate:.0} msg/s, server CPU {:.1} µs per echo",
+        cpu.as_secs_f64() * 1e6
+    );
 }
 
 fn median(samples: &mut [f64]) -> f64 {

@@ -12,11 +12,14 @@
 //! sender included.
 //!
 //! Threads: one hub thread owns the client list and is fed by a channel.
-//! Each client has a reader thread (the one that accepted it) and a writer
-//! thread fed by a bounded queue of 64 messages; the two share the
-//! `Connection` behind a mutex. A slow client cannot stall the room: when its
-//! queue is full the hub drops it, and its writer closes it with 1008; a write
-//! that makes no progress for 10 s ends it too.
+//! Each client's WebSocket is split ([`WebSocket::split`]): the read half
+//! stays on the thread that accepted it, the write half goes to a writer
+//! thread fed by a bounded queue of 64 messages. Neither waits for the
+//! other: the read half hands the pongs and close replies it owes to the
+//! write half, and no lock is held across a read or a write. A slow client
+//! cannot stall the room: when its queue is full the hub drops it, and its
+//! writer closes it with 1008; a write that makes no progress for 10 s ends
+//! it too.
 //!
 //! A dead member (a suspended laptop, a pulled cable) is found by keepalive:
 //! after `--ping-interval` seconds (20) with nothing from it, it is pinged,
@@ -24,19 +27,23 @@
 //! from the room with 1011. `--open-timeout` (10) bounds the handshake.
 //!
 //! With `--tls-cert` and `--tls-key` (PEM; feature `rustls`) the page is
-//! served over https:// and the room over wss://. The TLS session is shared
-//! by the two threads behind the same mutex: the reader waits for bytes on
-//! the socket (`peek`) without the lock, and takes it only to decrypt.
+//! served over https:// and the room over wss://, with the same split: the
+//! halves share the rustls session through
+//! [`SplitTlsStream`](wsmachine::blocking::SplitTlsStream), which locks it
+//! only to decrypt and encrypt in memory; each half reads or writes its own
+//! clone of the socket outside that lock.
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::Arc;
 use std::sync::mpsc::{self, Sender, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use wsmachine::blocking::{self, Decision, Transport, WebSocket};
-use wsmachine::{CloseCode, Config, Connection, Event, Message, OriginPolicy, Timestamp};
+use wsmachine::blocking::{
+    self, Decision, OwnedMessage, ReadHalf, Transport, WebSocket, WriteHalf,
+};
+use wsmachine::{CloseCode, Config, OriginPolicy, State};
 
 mod common;
 
@@ -171,8 +178,6 @@ fn json_string(text: &str) -> String {
     out + "\""
 }
 
-type Shared<S> = Arc<Mutex<(Connection, S)>>;
-
 /// Runs the TLS handshake when configured, then [`room`] over the stream.
 fn client(
     uid: u64,
@@ -191,7 +196,8 @@ fn client(
     }
 }
 
-/// Routes the request; for `/ws`, runs the client's reader loop.
+/// Routes the request; for `/ws`, splits the WebSocket and runs the
+/// client's reader loop, with its writer on a thread of its own.
 fn room<S: ChatStream>(
     uid: u64,
     mut stream: S,
@@ -223,196 +229,110 @@ fn room<S: ChatStream>(
     }
     let ws = WebSocket::accept_head(stream, &head, config, |_| Decision::accept())
         .map_err(io::Error::other)?;
-    let (mut stream, mut conn) = ws.into_parts();
-    // The connection's clock: keepalive deadlines are read against it.
-    let epoch = Instant::now();
-    let now = || Timestamp::since(epoch, Instant::now());
-    conn.handle_timeout(now()).ok();
-    stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
-    let mut reader = stream.socket().try_clone()?;
-    let shared: Shared<S> = Arc::new(Mutex::new((conn, stream)));
+    // To cut the member off from either thread (shutdown of both directions).
+    let socket = ws.get_ref().socket().try_clone()?;
+    let (mut reader, writer) = S::split(ws).map_err(io::Error::other)?;
+    writer.set_write_timeout(Some(WRITE_TIMEOUT));
     let (queue_tx, queue_rx) = mpsc::sync_channel::<Arc<str>>(QUEUE);
     hub.send(Hub::Join(uid, queue_tx)).ok();
     eprintln!("client {uid}: joined");
-    let writer_shared = shared.clone();
-    thread::spawn(move || writer(queue_rx, &writer_shared));
-    let mut buf = vec![0; 16 << 10];
-    let mut deadline = shared
-        .lock()
-        .expect("no panics while locked")
-        .0
-        .poll_timeout();
+    let (sender, cut) = (writer.clone(), socket.try_clone()?);
+    thread::spawn(move || send_loop(queue_rx, &sender, &cut));
+    // The read half answers pings and the close, and runs keepalive: a
+    // dead member's read ends with a timeout (its 1011 handed to the
+    // write half on the way out).
     loop {
-        // Sleep in read() until input or the connection's next deadline.
-        let wait = deadline.map(|d| (d - now()).max(Duration::from_millis(1)));
-        reader.set_read_timeout(wait.or(S::READ_CAP))?;
-        let read = match S::read_unlocked(&mut reader, &mut buf) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                Input::Nothing
+        match reader.read() {
+            Ok(OwnedMessage::Text(text)) => drop(hub.send(Hub::Say(uid, text))),
+            Ok(OwnedMessage::Close(frame)) => {
+                let code = frame.map_or(CloseCode::NO_STATUS, |(code, _)| code);
+                eprintln!("client {uid}: closed with {code}");
             }
-            result => result.unwrap_or(Input::Bytes(0)),
-        };
-        let mut guard = shared.lock().expect("no panics while locked");
-        let (conn, stream) = &mut *guard;
-        match read {
-            Input::Bytes(0) => conn.receive_eof(),
-            Input::Bytes(n) => conn.receive(&buf[..n]),
-            Input::Pending => stream.read_locked(conn, &mut buf),
-            Input::Nothing => {}
-        }
-        if let Err(timeout) = conn.handle_timeout(now()) {
-            // A dead member: it leaves the room, which goes on.
-            eprintln!("client {uid}: dropped: {timeout}");
-            // Its 1011 is a courtesy: the peer is most likely gone.
-            stream
-                .set_write_timeout(Some(Duration::from_millis(100)))
-                .ok();
-            write_out(conn, stream).ok();
-            stream.finish();
-            return stream.socket().shutdown(Shutdown::Both);
-        }
-        deadline = conn.poll_timeout();
-        loop {
-            match conn.next_event() {
-                Ok(Some(Event::Message(Message::Text(text)))) => {
-                    drop(hub.send(Hub::Say(uid, text.to_owned())))
-                }
-                Ok(Some(Event::Close(frame))) => {
-                    eprintln!("client {uid}: closed with {}", frame.code)
-                }
-                Ok(Some(_)) => {}
-                Ok(None) => break,
-                Err(e) => break eprintln!("client {uid}: {e}"),
+            Ok(_) => {}
+            Err(blocking::Error::Closed) => break,
+            Err(blocking::Error::Timeout(timeout)) => {
+                // A dead member: it leaves the room, which goes on.
+                eprintln!("client {uid}: dropped: {timeout}");
+                break;
+            }
+            Err(e) => {
+                eprintln!("client {uid}: {e}");
+                break;
             }
         }
-        write_out(conn, stream)?;
-        if conn.is_closed() {
-            stream.finish();
-            return stream.socket().shutdown(Shutdown::Both); // the server closes TCP first
-        }
     }
-}
-
-/// Sends queued broadcasts; when the hub drops the queue, closes the client.
-fn writer<S: ChatStream>(queue: mpsc::Receiver<Arc<str>>, shared: &Shared<S>) {
-    for json in queue {
-        let mut guard = shared.lock().expect("no panics while locked");
-        let (conn, stream) = &mut *guard;
-        if conn.send_text(&json).is_err() || write_out(conn, stream).is_err() {
-            return;
-        }
-    }
-    let mut guard = shared.lock().expect("no panics while locked");
-    let (conn, stream) = &mut *guard;
-    if !conn.is_closed() && conn.close(CloseCode::POLICY_VIOLATION, "too slow").is_ok() {
-        write_out(conn, stream).ok();
-        stream.finish();
-        stream.socket().shutdown(Shutdown::Both).ok(); // ends the reader too
-    }
-}
-
-fn write_out<S: Write>(conn: &mut Connection, stream: &mut S) -> io::Result<()> {
-    let n = conn.pending_output().len();
-    stream.write_all(conn.pending_output())?;
-    stream.flush()?;
-    conn.advance_output(n);
+    // The server closes TCP first (RFC 6455 section 7.1.1); over TLS,
+    // close_notify goes before the FIN. A peer already gone makes these
+    // fail (ENOTCONN), which says nothing worth logging.
+    writer.shutdown().ok();
+    socket.shutdown(Shutdown::Both).ok();
     Ok(())
 }
 
-/// What the reader found on the socket, without the lock.
-enum Input {
-    /// Bytes for the connection (0: the client is gone).
-    Bytes(usize),
-    /// TLS records arrived: decrypt them with the lock held.
-    #[cfg_attr(not(feature = "rustls"), allow(dead_code))]
-    Pending,
-    /// Nothing before the read timeout.
-    Nothing,
+/// Sends queued broadcasts; when the hub drops the queue of a member too
+/// slow to keep up, closes it with 1008 and cuts it off (which ends its
+/// reader too).
+fn send_loop<S: Read + Write + Transport>(
+    queue: mpsc::Receiver<Arc<str>>,
+    writer: &WriteHalf<S>,
+    socket: &TcpStream,
+) {
+    for json in queue {
+        if writer.send_text(&json).is_err() {
+            return;
+        }
+    }
+    if writer.state() == State::Open
+        && writer
+            .close(CloseCode::POLICY_VIOLATION, "too slow")
+            .is_ok()
+    {
+        writer.shutdown().ok();
+        socket.shutdown(Shutdown::Both).ok();
+    }
 }
 
-/// What the reader and writer threads need of a member's stream, plain or
-/// TLS: the plain socket is read without the lock; a TLS session is shared
-/// state, so the reader waits for bytes without the lock and decrypts with it.
-trait ChatStream: Read + Write + Transport + Send + 'static {
-    /// The socket's read timeout when the connection has no deadline.
-    const READ_CAP: Option<Duration>;
-    /// Reads (or, for TLS, waits for bytes) without the lock.
-    fn read_unlocked(socket: &mut TcpStream, buf: &mut [u8]) -> io::Result<Input>;
-    /// Decrypts what arrived, with the lock held, into `conn`.
-    fn read_locked(&mut self, conn: &mut Connection, buf: &mut [u8]);
+/// What a member's stream is, plain or TLS: how it splits into a read half
+/// and a write half, and the socket underneath.
+trait ChatStream: Read + Write + Transport + Send + Sized + 'static {
+    /// The stream each half works on: the socket's clones for plain TCP,
+    /// handles to the shared TLS session (rustls) for TLS, which neither
+    /// half locks while it waits on the socket.
+    type Half: Read + Write + Transport + Send + 'static;
     /// The TCP socket underneath.
     fn socket(&self) -> &TcpStream;
-    /// Ends the session politely before TCP is shut down (TLS close_notify).
-    fn finish(&mut self) {}
+    /// Splits the open WebSocket.
+    #[allow(clippy::type_complexity)]
+    fn split(
+        ws: WebSocket<Self>,
+    ) -> Result<(ReadHalf<Self::Half>, WriteHalf<Self::Half>), blocking::Error>;
 }
 
 impl ChatStream for TcpStream {
-    const READ_CAP: Option<Duration> = None;
-
-    fn read_unlocked(socket: &mut TcpStream, buf: &mut [u8]) -> io::Result<Input> {
-        socket.read(buf).map(Input::Bytes)
-    }
-
-    fn read_locked(&mut self, conn: &mut Connection, buf: &mut [u8]) {
-        match self.read(buf) {
-            Ok(0) | Err(_) => conn.receive_eof(),
-            Ok(n) => conn.receive(&buf[..n]),
-        }
-    }
+    type Half = TcpStream;
 
     fn socket(&self) -> &TcpStream {
         self
+    }
+
+    fn split(
+        ws: WebSocket<Self>,
+    ) -> Result<(ReadHalf<TcpStream>, WriteHalf<TcpStream>), blocking::Error> {
+        ws.split()
     }
 }
 
 #[cfg(feature = "rustls")]
 impl ChatStream for common::TlsStream {
-    // A record cut short holds the lock only this long (the read under the
-    // lock shares the socket's timeout); an idle member just waits again.
-    const READ_CAP: Option<Duration> = Some(Duration::from_secs(10));
-
-    fn read_unlocked(socket: &mut TcpStream, _: &mut [u8]) -> io::Result<Input> {
-        // Waits for ciphertext without consuming it.
-        Ok(match socket.peek(&mut [0])? {
-            0 => Input::Bytes(0),
-            _ => Input::Pending,
-        })
-    }
-
-    fn read_locked(&mut self, conn: &mut Connection, buf: &mut [u8]) {
-        // Until rustls holds no more plaintext, so that none is left
-        // waiting for the next bytes on the socket.
-        loop {
-            match self.read(buf) {
-                Ok(0) => return conn.receive_eof(),
-                Ok(n) => conn.receive(&buf[..n]),
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    return;
-                }
-                Err(_) => return conn.receive_eof(),
-            }
-            if self.tls().wants_read() {
-                return;
-            }
-        }
-    }
+    type Half = blocking::SplitTlsStream<TcpStream>;
 
     fn socket(&self) -> &TcpStream {
         self.get_ref()
     }
 
-    fn finish(&mut self) {
-        self.close_notify().ok();
+    fn split(
+        ws: WebSocket<Self>,
+    ) -> Result<(ReadHalf<Self::Half>, WriteHalf<Self::Half>), blocking::Error> {
+        ws.split()
     }
 }

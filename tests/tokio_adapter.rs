@@ -406,6 +406,30 @@ async fn close_honours_the_close_timeout() {
     );
 }
 
+/// Timers: with keepalive off, reads do not read the clock (no timer wants
+/// it); the close timer still counts from the close, not from the last
+/// clock reading, however long the connection was open before.
+#[tokio::test(start_paused = true)]
+async fn without_keepalive_the_close_timeout_counts_from_the_close() {
+    let config = quiet()
+        .with_close_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    let (mut ws, mut raw) = server_pair(config, 4096);
+    assert_eq!(ws.connection().poll_timeout(), None);
+    for i in 0..5u8 {
+        tokio::time::advance(Duration::from_secs(10)).await;
+        raw.write_all(&frame(0x82, &[i], Some(MASK))).await.unwrap();
+        assert_eq!(ws.read().await.unwrap(), OwnedMessage::Binary(vec![i]));
+    }
+    let started = tokio::time::Instant::now();
+    let error = ws.close(CloseCode::NORMAL, "").await.unwrap_err();
+    assert!(
+        matches!(error, Error::Timeout(Timeout::Closing)),
+        "{error:?}"
+    );
+    assert_eq!(started.elapsed(), Duration::from_secs(3));
+}
+
 /// Cancel-safety claim for `close`: dropped while waiting for the peer,
 /// calling it again resumes and sends no second close frame.
 #[tokio::test]

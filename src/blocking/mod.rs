@@ -68,6 +68,8 @@ mod split;
 mod stream;
 #[cfg(feature = "rustls")]
 mod tls;
+#[cfg(feature = "rustls")]
+mod tls_split;
 mod transport;
 
 use alloc::borrow::ToOwned;
@@ -91,6 +93,8 @@ pub use split::{ReadHalf, WriteHalf, reunite};
 pub use stream::{MessageReader, MessageWriter};
 #[cfg(feature = "rustls")]
 pub use tls::{TlsStream, tls_accept, tls_accept_within, tls_connect};
+#[cfg(feature = "rustls")]
+pub use tls_split::SplitTlsStream;
 use transport::Applied;
 pub use transport::{LINGER_BYTES, LINGER_TIME, LINGER_TIMEOUT, Transport, lingering_close};
 
@@ -557,9 +561,9 @@ impl<S> WebSocket<S> {
         self.stream
     }
 
-    /// The stream and the connection, to drive the connection by hand (for
-    /// instance from a reader and a writer thread sharing it behind a lock,
-    /// as `examples/chat_server.rs` does). Input read but not yet turned
+    /// The stream and the connection, to drive the connection by hand (in
+    /// your own event loop, say; for a reader and a writer thread,
+    /// [`split`](Self::split) is ready-made). Input read but not yet turned
     /// into events, and unwritten output, stay in the connection.
     pub fn into_parts(self) -> (S, Connection) {
         (self.stream, self.conn)

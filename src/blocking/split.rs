@@ -221,7 +221,8 @@ impl<S: Read + Write + Transport> ReadHalf<S> {
                         | io::ErrorKind::WouldBlock
                         | io::ErrorKind::TimedOut
                 ) => {}
-            Err(e) => return Err(Error::Io(e)),
+            // A TLS stream reports a bad record as Error::Tls through io.
+            Err(e) => return Err(e.into()),
         }
         Ok(())
     }
@@ -286,7 +287,8 @@ impl<S: Write + Transport> Writer<S> {
                     Ok(0) => return Err(Error::Io(io::ErrorKind::WriteZero.into())),
                     Ok(n) => self.tx.advance_output(n),
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(Error::Io(e)),
+                    // A TLS stream reports a bad record as Error::Tls through io.
+                    Err(e) => return Err(e.into()),
                 }
             }
             self.stream.flush()?;

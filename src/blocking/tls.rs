@@ -353,6 +353,26 @@ impl<S: Read + Write> TlsStream<S> {
     pub fn tls(&self) -> &rustls::Connection {
         &self.tls
     }
+
+    /// The session, for [`SplitTlsStream`](super::SplitTlsStream), which
+    /// does the socket I/O on its own handles.
+    pub(super) fn session_mut(&mut self) -> &mut rustls::Connection {
+        &mut self.tls
+    }
+
+    /// Queues `close_notify` once (a split stream writes it itself).
+    pub(super) fn queue_close_notify(&mut self) {
+        if !self.notified {
+            self.notified = true;
+            self.tls.send_close_notify();
+        }
+    }
+
+    /// No `close_notify` on drop: records queued before it were never
+    /// written, so the peer could not read it anyway.
+    pub(super) fn forgo_close_notify(&mut self) {
+        self.notified = true;
+    }
 }
 
 /// The stream's own timeouts bound the TLS reads and writes too, so the
