@@ -26,7 +26,13 @@
 //! shows medians), `--warmup S`, `--window S`, `--cpus SERVER,LOAD` (default
 //! `0,1` on a machine with two CPUs or more, `--no-pin` for none: every server started here runs
 //! under `taskset -c SERVER` and this process moves itself to `LOAD`; pin a
-//! hand-started server yourself). `WSM_BENCH_QUICK=1` shortens the windows.
+//! hand-started server yourself, and give its PID as `NAME:PID=URL` for its
+//! CPU time). `WSM_BENCH_QUICK=1` shortens the windows.
+//!
+//! Two tables: messages/s, and the server's CPU time per message (user +
+//! system, from `/proc/PID/stat`, over the same window). On a shared
+//! machine the second is the steadier: time the server spends waiting for
+//! its core does not count.
 //! Every run is bounded in time: connecting and the handshakes within 10 s,
 //! then warm-up + window, and a run where no echo arrives for 5 s fails.
 
@@ -130,6 +136,8 @@ struct Target {
     addr: SocketAddr,
     path: String,
     child: Option<Child>,
+    /// The server's process, for its CPU time.
+    pid: Option<u32>,
 }
 
 impl Drop for Target {
@@ -202,6 +210,7 @@ fn spawn(name: &str, program: &std::path::Path, args: &[&str], cpu: Option<usize
         name: name.to_owned(),
         addr,
         path: "/echo".into(),
+        pid: Some(child.id()), // taskset execs the server: same process
         child: Some(child),
     }
 }
@@ -209,11 +218,16 @@ fn spawn(name: &str, program: &std::path::Path, args: &[&str], cpu: Option<usize
 fn start(spec: &str, server_cpu: Option<usize>) -> Target {
     if let Some((name, url)) = spec.split_once('=') {
         let (addr, path) = parse_url(url);
+        let (name, pid) = match name.split_once(':') {
+            Some((name, pid)) => (name, Some(pid.parse().expect("NAME:PID=URL"))),
+            None => (name, None),
+        };
         return Target {
             name: name.into(),
             addr,
             path,
             child: None,
+            pid,
         };
     }
     if spec.starts_with("ws://") {
@@ -223,6 +237,7 @@ fn start(spec: &str, server_cpu: Option<usize>) -> Target {
             addr,
             path,
             child: None,
+            pid: None,
         };
     }
     match spec {
@@ -233,6 +248,27 @@ fn start(spec: &str, server_cpu: Option<usize>) -> Target {
         }
         other => panic!("unknown target {other:?}"),
     }
+}
+
+/// A process's user + system CPU time so far (all its threads), from
+/// `/proc/PID/stat` (Linux), in clock ticks.
+fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) in parentheses.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    // utime and stime are fields 14 and 15 of the line: 11 and 12 here.
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+/// Clock ticks per second (`getconf CLK_TCK`; 100 on Linux in practice).
+fn ticks_per_second() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok()?.trim().parse().ok())
+        .unwrap_or(100.0)
 }
 
 /// Moves this process (every thread) to `cpu` with `taskset`.
@@ -303,15 +339,25 @@ fn push(c: &mut Conn, out: &[u8]) -> io::Result<bool> {
     Ok(true)
 }
 
+/// What one run measured over its window.
+#[derive(Clone, Copy)]
+struct Figures {
+    /// Echoes per second.
+    rate: f64,
+    /// The server's CPU time per echo, in microseconds (NaN if unknown).
+    cpu_us: f64,
+}
+
 /// Loads `target` with `connections` closed-loop clients of `size`-byte
-/// messages; messages/s over `window` after `warmup`.
+/// messages; messages/s (and the server's CPU time per message, when its
+/// process is known) over `window` after `warmup`.
 fn run(
     target: &Target,
     connections: usize,
     size: usize,
     warmup: Duration,
     window: Duration,
-) -> io::Result<f64> {
+) -> io::Result<Figures> {
     let payload: Vec<u8> = (0..size).map(|i| (i * 7) as u8).collect();
     let frame = masked_frame(&payload);
     let response = echo_len(size);
@@ -345,7 +391,8 @@ fn run(
     let mut completed: u64 = 0;
     let setup_until = Instant::now() + SETUP_LIMIT;
     let mut started: Option<Instant> = None; // all upgraded
-    let mut measure: Option<(Instant, u64)> = None;
+    let mut measure: Option<(Instant, u64, Option<u64>)> = None;
+    let server_cpu = || target.pid.and_then(cpu_ticks);
     let mut last_echo = Instant::now();
     loop {
         let now = Instant::now();
@@ -356,13 +403,23 @@ fn run(
                     format!("{upgraded} of {connections} upgraded"),
                 ));
             }
-            Some(at) if measure.is_none() && now >= at + warmup => measure = Some((now, completed)),
+            Some(at) if measure.is_none() && now >= at + warmup => {
+                measure = Some((now, completed, server_cpu()));
+            }
             _ => {}
         }
-        if let Some((from, count)) = measure
+        if let Some((from, count, cpu_from)) = measure
             && now >= from + window
         {
-            return Ok((completed - count) as f64 / (now - from).as_secs_f64());
+            let echoes = (completed - count) as f64;
+            let cpu = match (cpu_from, server_cpu()) {
+                (Some(a), Some(b)) => (b - a) as f64 / ticks_per_second(),
+                _ => f64::NAN,
+            };
+            return Ok(Figures {
+                rate: echoes / (now - from).as_secs_f64(),
+                cpu_us: cpu * 1e6 / echoes,
+            });
         }
         if started.is_some() && now - last_echo > STALL_LIMIT {
             return Err(io::Error::new(ErrorKind::TimedOut, "no echo for 5 s"));
@@ -478,44 +535,71 @@ fn load_all(options: Options) {
         .iter()
         .flat_map(|&c| options.sizes.iter().map(move |&s| (c, s)))
         .collect();
-    // rates[case][target] = one figure per round
-    let mut rates = vec![vec![Vec::new(); targets.len()]; cases.len()];
+    // figures[case][target] = one per round
+    let mut figures = vec![vec![Vec::new(); targets.len()]; cases.len()];
     for round in 0..options.rounds {
         for (i, &(connections, size)) in cases.iter().enumerate() {
             for (t, target) in targets.iter().enumerate() {
-                let rate = run(target, connections, size, options.warmup, options.window)
+                let f = run(target, connections, size, options.warmup, options.window)
                     .unwrap_or_else(|e| {
                         eprintln!("{} {connections}x{}: {e}", target.name, size_name(size));
-                        f64::NAN
+                        Figures {
+                            rate: f64::NAN,
+                            cpu_us: f64::NAN,
+                        }
                     });
                 eprintln!(
-                    "round {round}: {} {connections}x{}: {rate:.0} msg/s",
+                    "round {round}: {} {connections}x{}: {:.0} msg/s, server CPU {:.2} µs/msg",
                     target.name,
-                    size_name(size)
+                    size_name(size),
+                    f.rate,
+                    f.cpu_us
                 );
-                rates[i][t].push(rate);
+                figures[i][t].push(f);
             }
         }
     }
-    print!("| connections | message |");
-    for target in &targets {
-        print!(" {} |", target.name);
-    }
-    for target in &targets[1..] {
-        print!(" {} / {} |", targets[0].name, target.name);
-    }
-    println!("\n|{}", "---|".repeat(2 + 2 * targets.len() - 1));
-    for (i, &(connections, size)) in cases.iter().enumerate() {
-        let medians: Vec<f64> = rates[i].iter_mut().map(|r| median(r)).collect();
-        print!("| {connections} | {} |", size_name(size));
-        for m in &medians {
-            print!(" {m:.0} |");
+    let table = |title: &str,
+                 pick: fn(&Figures) -> f64,
+                 format: fn(f64) -> String,
+                 ratio: fn(f64, f64) -> f64| {
+        println!("{title}\n");
+        print!("| connections | message |");
+        for target in &targets {
+            print!(" {} |", target.name);
         }
-        for m in &medians[1..] {
-            print!(" {:.2}x |", medians[0] / m);
+        for target in &targets[1..] {
+            print!(" {} vs {} |", targets[0].name, target.name);
+        }
+        println!("\n|{}", "---|".repeat(2 + 2 * targets.len() - 1));
+        for (i, &(connections, size)) in cases.iter().enumerate() {
+            let medians: Vec<f64> = figures[i]
+                .iter()
+                .map(|f| median(&mut f.iter().map(pick).collect::<Vec<_>>()))
+                .collect();
+            print!("| {connections} | {} |", size_name(size));
+            for &m in &medians {
+                print!(" {} |", format(m));
+            }
+            for &m in &medians[1..] {
+                print!(" {:.2}x |", ratio(medians[0], m));
+            }
+            println!();
         }
         println!();
-    }
+    };
+    table(
+        "## messages/s (medians; ratio = reference / peer)",
+        |f| f.rate,
+        |v| format!("{v:.0}"),
+        |ours, peer| ours / peer,
+    );
+    table(
+        "## server CPU time per message, µs (medians; ratio = peer / reference: above 1 the reference costs less)",
+        |f| f.cpu_us,
+        |v| format!("{v:.2}"),
+        |ours, peer| peer / ours,
+    );
 }
 
 // ---------------------------------------------------------------- servers
