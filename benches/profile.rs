@@ -2,7 +2,7 @@
 //! wsmachine alone decoding (or encoding) one case in a loop, nothing else in
 //! the profile.
 //!
-//! `cargo bench --bench profile -- [decode|encode] SIZE READ KIND SECONDS`, e.g.
+//! `cargo bench --bench profile -- [decode|decode-nexus|encode] SIZE READ KIND SECONDS`, e.g.
 //! `-- decode 16 16384 binary 3`; READ 0 is "all at once"; KIND is `binary`,
 //! `ascii` or `mixed`. Under `cargo bench` with no arguments it runs briefly.
 
@@ -29,6 +29,33 @@ fn decode(stream: &[u8], chunk: usize) -> usize {
         while let Some(event) = conn.next_event().expect("valid stream") {
             if let Event::Message(message) = event {
                 seen += black_box(message.as_bytes()).len();
+            }
+        }
+    }
+    seen
+}
+
+/// nexus-web's reader on the same stream, for a side-by-side profile.
+fn decode_nexus(stream: &[u8], chunk: usize) -> usize {
+    use nexus_web::ws::{FrameReader, Message, Role};
+    let mut reader = FrameReader::builder()
+        .role(Role::Server)
+        .buffer_capacity(64 * 1024)
+        .build();
+    let mut seen = 0;
+    let mut pos = 0;
+    while pos < stream.len() {
+        if reader.spare().is_empty() {
+            reader.compact();
+        }
+        let spare = reader.spare();
+        let n = spare.len().min(chunk).min(stream.len() - pos);
+        spare[..n].copy_from_slice(&stream[pos..pos + n]);
+        reader.filled(n);
+        pos += n;
+        while let Some(message) = reader.next().expect("valid stream") {
+            if let Message::Binary(data) = message {
+                seen += black_box(data).len();
             }
         }
     }
@@ -69,10 +96,10 @@ fn main() {
     let cpu = ThreadTime::now();
     let mut passes = 0u64;
     while start.elapsed() < Duration::from_secs_f64(seconds) {
-        let n = if mode == "encode" {
-            encode(&payload, count)
-        } else {
-            decode(&stream, chunk)
+        let n = match mode.as_str() {
+            "encode" => encode(&payload, count),
+            "decode-nexus" => decode_nexus(&stream, chunk),
+            _ => decode(&stream, chunk),
         };
         black_box(n);
         passes += 1;
