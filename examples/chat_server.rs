@@ -155,8 +155,8 @@ type Shared = Arc<Mutex<(Connection, TcpStream)>>;
 
 /// Routes the request; for `/ws`, runs the client's reader loop.
 fn client(uid: u64, mut stream: TcpStream, config: Config, hub: &Sender<Hub>) -> io::Result<()> {
-    Transport::set_read_timeout(&mut stream, config.open_timeout())?;
-    let head = match blocking::read_request_head(&mut stream, config.max_handshake_bytes()) {
+    let limit = config.max_handshake_bytes();
+    let head = match blocking::read_request_head_within(&mut stream, limit, config.open_timeout()) {
         Ok(head) => head,
         Err(blocking::Error::Protocol(e)) => {
             let status = e.http_status().unwrap_or(400);

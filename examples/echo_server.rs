@@ -27,7 +27,7 @@ use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::thread;
 
-use wsmachine::blocking::{self, Decision, Error, Transport, WebSocket};
+use wsmachine::blocking::{self, Decision, Error, WebSocket};
 use wsmachine::{Config, Event, OriginPolicy};
 
 mod common;
@@ -103,8 +103,8 @@ fn serve(mut stream: TcpStream, config: Config) {
         .map_or_else(|_| "?".into(), |a| a.to_string());
     stream.set_nodelay(true).ok();
     // A client that never finishes its request does not hold a thread forever.
-    Transport::set_read_timeout(&mut stream, config.open_timeout()).ok();
-    let head = match blocking::read_request_head(&mut stream, config.max_handshake_bytes()) {
+    let limit = config.max_handshake_bytes();
+    let head = match blocking::read_request_head_within(&mut stream, limit, config.open_timeout()) {
         Ok(head) => head,
         Err(Error::Protocol(e)) => {
             // Too large (431) or malformed (400): say so, and make sure the

@@ -287,7 +287,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 client.queued = true;
                 queue.push_back(token);
             }
-            let next = deadline_of(client);
+            // A deadline still due after its tick waits for the next turn
+            // rather than spinning this loop.
+            let next = deadline_of(client).map(|d| d.max(now + Duration::from_micros(1)));
             timers.arm(token, client, next);
         }
         // One bounded turn for every client with work, in arrival order.
@@ -314,8 +316,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 }
 
-/// The client's next deadline, by phase.
+/// The client's next deadline, by phase; none once it is ending.
 fn deadline_of(c: &Client) -> Option<Timestamp> {
+    if c.eof {
+        return None;
+    }
     match &c.phase {
         Phase::Peek(_, _, give_up) => *give_up,
         Phase::Ws(conn) => conn.poll_timeout(),

@@ -291,3 +291,35 @@ fn timer_flags_are_checked() {
         assert!(text.contains(flag), "{name} --help: {text}");
     }
 }
+
+#[test]
+fn a_request_head_trickled_in_is_cut_off_at_the_open_timeout() {
+    for name in ["echo_server", "chat_server", "event_loop"] {
+        let (_server, addr, _log) = spawn_server(name, &["--open-timeout", "1"]);
+        let mut stream = TcpStream::connect(&addr).unwrap();
+        let start = Instant::now();
+        let head = request(&addr, "/echo");
+        // One byte every 100 ms: each read is quick, the head never ends in time.
+        let mut cut_off = None;
+        for byte in head.iter().take(60) {
+            if stream.write_all(std::slice::from_ref(byte)).is_err() {
+                cut_off = Some(start.elapsed());
+                break;
+            }
+            thread::sleep(Duration::from_millis(100));
+            stream
+                .set_read_timeout(Some(Duration::from_millis(1)))
+                .unwrap();
+            let mut probe = [0u8; 64];
+            if matches!(stream.read(&mut probe), Ok(0)) {
+                cut_off = Some(start.elapsed());
+                break;
+            }
+        }
+        let took = cut_off.unwrap_or_else(|| panic!("{name} kept a trickling client for 6 s"));
+        assert!(
+            took >= Duration::from_millis(900) && took < Duration::from_secs(3),
+            "{name}: {took:?}"
+        );
+    }
+}

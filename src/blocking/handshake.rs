@@ -362,9 +362,63 @@ impl RequestHead {
     }
 }
 
+/// [`read_request_head`] within one deadline: the whole head must arrive
+/// within `timeout` (typically [`Config::open_timeout`]), however slowly
+/// it trickles in. A per-read timeout alone would let a client that sends a
+/// byte every few seconds hold the connection for as long as it likes.
+///
+/// # Errors
+///
+/// As [`read_request_head`], and [`Error::Timeout`] with
+/// [`Timeout::Opening`](crate::Timeout::Opening) when the deadline passes.
+pub fn read_request_head_within<S: Read + Transport>(
+    stream: &mut S,
+    max_bytes: usize,
+    timeout: Option<Duration>,
+) -> Result<RequestHead, Error> {
+    let Some(timeout) = timeout else {
+        stream.set_read_timeout(None)?;
+        return read_request_head(stream, max_bytes);
+    };
+    let deadline = std::time::Instant::now() + timeout;
+    let mut timed = Deadline { stream, deadline };
+    match read_request_head(&mut timed, max_bytes) {
+        Err(Error::Io(e))
+            if matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ) =>
+        {
+            Err(Error::Timeout(crate::Timeout::Opening))
+        }
+        result => result,
+    }
+}
+
+/// A reader whose every read is bounded by what is left until `deadline`.
+struct Deadline<'a, S> {
+    stream: &'a mut S,
+    deadline: std::time::Instant,
+}
+
+impl<S: Read + Transport> Read for Deadline<'_, S> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self
+            .deadline
+            .saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        self.stream
+            .set_read_timeout(Some(left.max(Duration::from_millis(1))))?;
+        self.stream.read(buf)
+    }
+}
+
 /// Reads an HTTP request head (up to the blank line) from `stream`, reading
 /// at most `max_bytes`. Bytes read past the head are kept for
-/// [`WebSocket::accept_head`].
+/// [`WebSocket::accept_head`]. See [`read_request_head_within`] for a
+/// deadline on the whole head.
 ///
 /// # Errors
 ///

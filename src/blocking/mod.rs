@@ -54,7 +54,7 @@ use crate::{CloseCode, Connection, Event, Message, MessageKind, Role, Sender, St
 pub use error::Error;
 pub use handshake::{
     Decision, RequestHead, connect, connect_request, connect_with_config, read_request_head,
-    respond,
+    read_request_head_within, respond,
 };
 use transport::Applied;
 pub use transport::{LINGER_BYTES, LINGER_TIME, LINGER_TIMEOUT, Transport, lingering_close};
