@@ -2,8 +2,8 @@
 //! to take their fast paths (read into the connection's buffer, header and
 //! payload in one vectored write) while the client does not read, so that
 //! the server's writes block part way through a frame: every echo must still
-//! arrive whole, in order, and the pong owed to a ping sent between them
-//! must not cut into a frame.
+//! arrive whole, in order, and a pong owed to a ping sent between them must
+//! not cut into a frame.
 #![cfg(feature = "std")]
 
 mod common;
@@ -98,7 +98,13 @@ fn assert_echoes_whole_and_in_order(server: &str, read_late: bool) {
     assert!(seen.starts_with(b"HTTP/1.1 101 "));
     let frames = parse_frames(&seen[head_end..]);
     let (pongs, data): (Vec<_>, Vec<_>) = frames.into_iter().partition(|f| f.0 == 0x8A);
-    assert_eq!(pongs, [(0x8A, b"between".to_vec())], "one pong, whole");
+    // The pong is owed while output waits; when the close arrives before
+    // that output drains, the engine sends the close reply without it
+    // (RFC 6455 5.5.3 lets a pong be skipped). If it is sent, it is whole.
+    assert!(pongs.len() <= 1, "{} pongs", pongs.len());
+    for pong in &pongs {
+        assert_eq!(pong, &(0x8A, b"between".to_vec()), "the pong, whole");
+    }
     let expected: Vec<(u8, Vec<u8>)> = sent
         .into_iter()
         .filter(|f| f.0 != 0x89)
