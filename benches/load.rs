@@ -15,8 +15,8 @@
 //! Targets (the first is the reference of the ratio columns):
 //! - `event_loop` (`--threads 1`), `echo_server`, `tokio_echo_server`
 //!   (the tokio adapter; its multi-thread runtime sees the one CPU it is
-//!   pinned to): the examples, built with `--release` (the last with
-//!   `--features tokio`) before the run, each its own process;
+//!   pinned to): the examples, built with `--release --features tokio`
+//!   before the run, each its own process;
 //! - `fastwebsockets` (current-thread tokio, `FragmentCollector`) and
 //!   `tokio-tungstenite` (current-thread tokio): bench-only echo servers in
 //!   this file, run as a child process (`serve`);

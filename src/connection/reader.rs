@@ -200,6 +200,11 @@ impl Reader {
                 // further bytes are ignored.
                 return Ok(None);
             }
+            if self.frame.is_none()
+                && let Some(event) = self.small_message(config, role)
+            {
+                return Ok(Some(event));
+            }
             let mut frame = match self.frame {
                 Some(frame) => frame,
                 None => match FrameHeader::decode(&self.buf[self.start..self.end])? {
@@ -238,6 +243,58 @@ impl Reader {
                 return Ok(Some(event));
             }
         }
+    }
+
+    /// The common case in one step: a whole unfragmented text or binary
+    /// message of at most 125 bytes in one frame, no reserved bits, masked
+    /// as `role` requires, already in the buffer, outside any fragmented
+    /// message. Anything else (and any frame the general path would refuse)
+    /// returns `None` and goes through the general path, which applies
+    /// every check; what this accepts the general path would accept too,
+    /// with the same event.
+    #[inline]
+    fn small_message(&mut self, config: &Config, role: Role) -> Option<RawEvent> {
+        let input = &mut self.buf[self.start..self.end];
+        let &mut [b0, b1, ref mut rest @ ..] = input else {
+            return None;
+        };
+        // FIN, RSV 0, opcode 1 or 2.
+        let kind = match b0 {
+            0x82 => MessageKind::Binary,
+            0x81 => MessageKind::Text,
+            _ => return None,
+        };
+        if self.fragmented.is_some() {
+            return None;
+        }
+        let len = usize::from(b1 & 0x7F);
+        // Over 125: an extended length, the general path.
+        if len > 125 || len > config.max_frame_size() || len > message_limit(config) {
+            return None;
+        }
+        let header_len = match (role, b1 & 0x80 != 0) {
+            // Section 5.1: a client's frames are masked.
+            (Role::Server, true) => {
+                let &mut [k0, k1, k2, k3, ref mut payload @ ..] = rest else {
+                    return None;
+                };
+                let payload = payload.get_mut(..len)?;
+                apply_mask(payload, [k0, k1, k2, k3], 0);
+                6
+            }
+            // Section 5.1: a server's frames are not.
+            (Role::Client, false) => {
+                rest.get(..len)?;
+                2
+            }
+            _ => return None,
+        };
+        // Text: the one UTF-8 check is the final one (`message`), as for
+        // any single-frame message; the incremental validator is not used
+        // (the general path resets it at the start of every text message).
+        let payload = self.start + header_len..self.start + header_len + len;
+        self.start = payload.end;
+        Some(RawEvent::Single(kind, payload))
     }
 
     fn need_more(&mut self) -> Result<Option<RawEvent>, ProtocolError> {

@@ -20,6 +20,22 @@
 #[inline]
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     let key = rotate_key(key, offset);
+    if buf.len() < 64 {
+        // Small payloads (most messages): eight bytes a step, without
+        // building the 64-byte key the loop below needs.
+        let k8 = u64::from_ne_bytes([
+            key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
+        ]);
+        let (words, tail) = buf.as_chunks_mut::<8>();
+        for word in words {
+            *word = (u64::from_ne_bytes(*word) ^ k8).to_ne_bytes();
+        }
+        // The tail starts at a multiple of 8: the key phase is unchanged.
+        for (i, byte) in tail.iter_mut().enumerate() {
+            *byte ^= key[i & 3];
+        }
+        return;
+    }
     let wide = wide_key(key).to_ne_bytes();
     // 64 bytes a step, byte by byte against a 64-byte key: the shape LLVM
     // turns into full-width vector XORs (u128 words became pairs of scalar
