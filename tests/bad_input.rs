@@ -274,6 +274,12 @@ fn limits_fail_with_1009() {
             1009,
         ),
         case(
+            "whole_16_bit_length_frame_over_limit",
+            client_frame(0x82, &[0; 200]),
+            FrameTooLarge,
+            1009,
+        ),
+        case(
             "message_over_limit_across_fragments",
             cat(&[
                 client_frame(0x02, &[0; 100]),
