@@ -1,7 +1,8 @@
 //! Decode: a client-to-server stream of masked single-frame messages, fed to
-//! a server until every message is delivered, by wsmachine, tungstenite and
-//! fastwebsockets on the same bytes in the same run, beside the copy+XOR
-//! limit. Binary and text (ASCII, mixed UTF-8) payloads.
+//! a server until every message is delivered, by wsmachine, tungstenite,
+//! fastwebsockets and nexus-web (a sans-IO reader, like wsmachine) on the
+//! same bytes in the same run, beside the copy+XOR limit. Binary and text
+//! (ASCII, mixed UTF-8) payloads.
 //!
 //! `cargo bench --bench decode [-- FILTER]`; `WSM_BENCH_QUICK=1` for a short run.
 
@@ -169,6 +170,37 @@ fn fastwebsockets(rt: &tokio::runtime::Runtime, stream: &[u8], chunk: usize, cou
     })
 }
 
+/// nexus-web's sans-IO `FrameReader`, read into in place (`spare` +
+/// `filled`) as wsmachine's `read_buf` is, with the same 64 KiB of room;
+/// compacted when the room runs out, as its own `read_from` does.
+fn nexus(stream: &[u8], chunk: usize) -> Seen {
+    use nexus_web::ws::{FrameReader, Message, Role};
+    let mut reader = FrameReader::builder()
+        .role(Role::Server)
+        .buffer_capacity(READ_SPACE)
+        .build();
+    let mut seen = Seen::new();
+    let mut pos = 0;
+    while pos < stream.len() {
+        if reader.spare().is_empty() {
+            reader.compact();
+        }
+        let spare = reader.spare();
+        let n = spare.len().min(chunk).min(stream.len() - pos);
+        spare[..n].copy_from_slice(&stream[pos..pos + n]); // the socket read
+        reader.filled(n);
+        pos += n;
+        while let Some(message) = reader.next().expect("valid stream") {
+            match message {
+                Message::Binary(data) => seen.touch(data),
+                Message::Text(text) => seen.touch(text.as_bytes()),
+                _ => {}
+            }
+        }
+    }
+    seen
+}
+
 fn main() {
     let filter = filter();
     let runs = runs();
@@ -207,10 +239,10 @@ fn main() {
                 ""
             };
             println!(
-                "| reads | limit (copy+XOR) | wsmachine read_buf | wsmachine receive | tungstenite | fastwebsockets | wsm/tungstenite | wsm/fastwebsockets | wsm/limit | recv/tungstenite | recv/fastwebsockets | wsm streaming | stream/limit | stream/tungstenite | stream/fastwebsockets |{text_column}"
+                "| reads | limit (copy+XOR) | wsmachine read_buf | wsmachine receive | tungstenite | fastwebsockets | nexus-web | wsm/tungstenite | wsm/fastwebsockets | wsm/nexus-web | wsm/limit | recv/tungstenite | recv/fastwebsockets | wsm streaming | stream/limit | stream/tungstenite | stream/fastwebsockets |{text_column}"
             );
             println!(
-                "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|{}",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|{}",
                 if reference.is_some() { "---|" } else { "" }
             );
             for (read, read_name) in READS {
@@ -235,6 +267,7 @@ fn main() {
                 let mut wsm_s = || check(wsm_stream(&stream, chunk));
                 let mut tung = || check(tungstenite(&stream, chunk, count));
                 let mut fws = || check(fastwebsockets(&rt, &stream, chunk, count));
+                let mut nex = || check(nexus(&stream, chunk));
                 let mut binary_ref = || {
                     let seen = wsm_read_buf(reference.as_deref().unwrap_or(&stream), chunk);
                     assert_eq!(seen.messages, count, "{name}: reference message count");
@@ -248,26 +281,29 @@ fn main() {
                     &mut tung,
                     &mut fws,
                     &mut wsm_s,
+                    &mut nex,
                 ];
                 if reference.is_some() {
                     fns.push(&mut binary_ref);
                 }
                 let times = compare(runs, &mut fns);
-                let (copy_then_xor, fused, rbuf, recv, tung, fws, streamed) = (
-                    times[0], times[1], times[2], times[3], times[4], times[5], times[6],
+                let (copy_then_xor, fused, rbuf, recv, tung, fws, streamed, nex) = (
+                    times[0], times[1], times[2], times[3], times[4], times[5], times[6], times[7],
                 );
                 let limit = copy_then_xor.min(fused);
                 let ratio = |a: Duration, b: Duration| b.as_secs_f64() / a.as_secs_f64();
-                let over = times.get(7).map(|&bin| 100.0 * (ratio(bin, rbuf) - 1.0));
+                let over = times.get(8).map(|&bin| 100.0 * (ratio(bin, rbuf) - 1.0));
                 println!(
-                    "| {read_name} | {} | {} | {} | {} | {} | {:.2}x | {:.2}x | {:.0}% | {:.2}x | {:.2}x | {} | {:.0}% | {:.2}x | {:.2}x |{}",
+                    "| {read_name} | {} | {} | {} | {} | {} | {} | {:.2}x | {:.2}x | {:.2}x | {:.0}% | {:.2}x | {:.2}x | {} | {:.0}% | {:.2}x | {:.2}x |{}",
                     cell(payload_bytes, count, limit),
                     cell(payload_bytes, count, rbuf),
                     cell(payload_bytes, count, recv),
                     cell(payload_bytes, count, tung),
                     cell(payload_bytes, count, fws),
+                    cell(payload_bytes, count, nex),
                     ratio(rbuf, tung),
                     ratio(rbuf, fws),
+                    ratio(rbuf, nex),
                     100.0 * ratio(rbuf, limit),
                     ratio(recv, tung),
                     ratio(recv, fws),

@@ -6,6 +6,10 @@
 //! The transport copies every write into a 256 KiB ring (as a kernel copies
 //! into a socket buffer), so a crate that writes the payload straight from
 //! the caller's slice (vectored) is credited with saving its own copy.
+//! From 16 KiB a client lends its payload mutably where the crate can take
+//! it so (wsmachine's `Sender::send_in_place`, fastwebsockets'
+//! `Payload::BorrowedMut`: masked in place, no copy); tungstenite has no
+//! such call and copies. The limit stays the copying one.
 //!
 //! `cargo bench --bench encode [-- FILTER]`; `WSM_BENCH_QUICK=1` for a short run.
 
@@ -36,9 +40,22 @@ fn wsm(side: Side, payload: &[u8], count: usize) -> u64 {
     let mut sink = Sink::new();
     // A server writes large payloads with one vectored write, uncopied
     // (`send_vectored`), as fastwebsockets does; small ones are cheaper copied.
-    let vectored = matches!(side, Side::Server) && payload.len() >= VECTORED_FROM;
+    // A client masks a large payload in the buffer it owns (`send_in_place`,
+    // fastwebsockets' `Payload::BorrowedMut`) and writes it the same way.
+    let large = payload.len() >= VECTORED_FROM;
+    let vectored = matches!(side, Side::Server) && large;
+    let mut owned = (matches!(side, Side::Client) && large).then(|| payload.to_vec());
     for _ in 0..count {
-        if vectored {
+        if let Some(buf) = owned.as_mut() {
+            let head = conn
+                .sender()
+                .send_in_place(wsmachine::MessageKind::Binary, buf)
+                .expect("open");
+            let n = sink.take(conn.pending_output());
+            conn.advance_output(n);
+            sink.take(head.as_bytes());
+            sink.take(buf);
+        } else if vectored {
             let head = conn
                 .sender()
                 .send_vectored(Message::Binary(payload))
@@ -80,12 +97,18 @@ fn fastwebsockets(rt: &tokio::runtime::Runtime, side: Side, payload: &[u8], coun
         Side::Server => Role::Server,
         Side::Client => Role::Client,
     };
+    // A client's large payload is lent mutably, as wsmachine's is: masked in
+    // place, not copied first.
+    let mut owned =
+        (side == Side::Client && payload.len() >= VECTORED_FROM).then(|| payload.to_vec());
     rt.block_on(async {
         let mut ws = WebSocket::after_handshake(MemStream::new(&[], 0), role);
         for _ in 0..count {
-            ws.write_frame(Frame::binary(Payload::Borrowed(payload)))
-                .await
-                .expect("open");
+            let payload = match owned.as_mut() {
+                Some(buf) => Payload::BorrowedMut(buf),
+                None => Payload::Borrowed(payload),
+            };
+            ws.write_frame(Frame::binary(payload)).await.expect("open");
         }
         sum(&ws.into_inner().sink, count)
     })

@@ -2,10 +2,10 @@
 //! wsmachine alone decoding (or encoding) one case in a loop, nothing else in
 //! the profile.
 //!
-//! `cargo bench --bench profile -- [decode|stream|encode] SIZE READ KIND SECONDS`
-//! (`stream`: decode in streaming mode, chunks as they arrive; `limit` and
-//! `fused`: the copy-then-XOR and copy-XOR loops the decode bench compares
-//! with), e.g.
+//! `cargo bench --bench profile -- [decode|decode-nexus|stream|encode] SIZE READ KIND SECONDS`
+//! (`decode-nexus`: nexus-web's reader on the same stream; `stream`: decode
+//! in streaming mode, chunks as they arrive; `limit` and `fused`: the
+//! copy-then-XOR and copy-XOR loops the decode bench compares with), e.g.
 //! `-- decode 16 16384 binary 3`; READ 0 is "all at once"; KIND is `binary`,
 //! `ascii` or `mixed`. Under `cargo bench` with no arguments it runs briefly.
 
@@ -35,6 +35,33 @@ fn decode(stream: &[u8], chunk: usize, streaming: bool) -> usize {
                 Event::Message(message) => seen += black_box(message.as_bytes()).len(),
                 Event::Chunk(chunk) => seen += black_box(chunk.as_bytes()).len(),
                 _ => {}
+            }
+        }
+    }
+    seen
+}
+
+/// nexus-web's reader on the same stream, for a side-by-side profile.
+fn decode_nexus(stream: &[u8], chunk: usize) -> usize {
+    use nexus_web::ws::{FrameReader, Message, Role};
+    let mut reader = FrameReader::builder()
+        .role(Role::Server)
+        .buffer_capacity(64 * 1024)
+        .build();
+    let mut seen = 0;
+    let mut pos = 0;
+    while pos < stream.len() {
+        if reader.spare().is_empty() {
+            reader.compact();
+        }
+        let spare = reader.spare();
+        let n = spare.len().min(chunk).min(stream.len() - pos);
+        spare[..n].copy_from_slice(&stream[pos..pos + n]);
+        reader.filled(n);
+        pos += n;
+        while let Some(message) = reader.next().expect("valid stream") {
+            if let Message::Binary(data) = message {
+                seen += black_box(data).len();
             }
         }
     }
@@ -76,12 +103,11 @@ fn main() {
     let cpu = ThreadTime::now();
     let mut passes = 0u64;
     while start.elapsed() < Duration::from_secs_f64(seconds) {
-        let n = if mode == "encode" {
-            encode(&payload, count)
-        } else if mode == "limit" || mode == "fused" {
-            limit_pass(&stream, chunk, &mut scratch, mode == "fused") as usize
-        } else {
-            decode(&stream, chunk, mode == "stream")
+        let n = match mode.as_str() {
+            "encode" => encode(&payload, count),
+            "decode-nexus" => decode_nexus(&stream, chunk),
+            "limit" | "fused" => limit_pass(&stream, chunk, &mut scratch, mode == "fused") as usize,
+            _ => decode(&stream, chunk, mode == "stream"),
         };
         black_box(n);
         passes += 1;

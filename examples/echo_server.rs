@@ -198,11 +198,12 @@ fn echo<S: Read + Write + Transport>(mut ws: WebSocket<S>) -> Result<Option<(u16
     // Idle WebSockets stay open as long as they answer keepalive pings.
     let mut close = None;
     loop {
-        let sent = ws.read_with(|event, sender| match event {
-            // Zero copy: the message is sent straight from the input buffer.
-            Event::Message(message) => sender.send(message),
+        let sent = ws.read_with_reply(|event, reply| match event {
+            // Zero copy: the message is sent straight from the input buffer
+            // (16 KiB and up with one vectored write to the socket).
+            Event::Message(message) => reply.send(message),
             // --stream: each chunk goes out as a frame, also from the input buffer.
-            Event::Chunk(chunk) => sender.send_chunk(chunk),
+            Event::Chunk(chunk) => Ok(reply.sender().send_chunk(chunk)?),
             Event::Close(frame) => {
                 close = Some((frame.code.0, frame.reason.to_owned()));
                 Ok(())

@@ -24,9 +24,24 @@
 //! with input left is queued again behind the others. Backpressure: no reads
 //! from a peer while `OUTPUT_HIGH_WATER` bytes of output wait for it. Memory:
 //! a client that goes idle gives its drained buffers back
-//! (`Connection::release_idle_buffers`);
-//! one shared read buffer; an idle client holds its socket and a `Connection`
+//! (`Connection::release_idle_buffers`), at once when they are small or
+//! huge, and `KEEP_WARM` later when they are the working size of large
+//! messages (a busy connection between two 16 KiB echoes would otherwise
+//! free and allocate its input buffer, and lose the in-place read, every
+//! message); one shared read buffer; an idle client holds its socket and a `Connection`
 //! whose buffers the engine allocates only as messages need them.
+//!
+//! Copies: a connection that already holds an input buffer of
+//! `IN_PLACE_MIN` bytes (it has received large messages) reads straight into
+//! it (`Connection::read_buf`), others read into the shared buffer and hand
+//! it over (`receive`, one copy, no memory kept per idle connection). A
+//! message of `VECTORED_MIN` bytes or more is echoed with
+//! `Sender::send_vectored`: its header and its payload, still in the input
+//! buffer where it was unmasked, go out in one `writev` when no output is
+//! queued; only what the socket does not take is copied (into `spill`). A
+//! read shorter than the buffer emptied the socket, so the loop does not
+//! read again only to hear `WouldBlock` (edge-triggered epoll reports data
+//! arriving after it).
 //!
 //! Time: every connection's next deadline (keepalive ping, dead peer, open
 //! timeout; `Connection::poll_timeout`) sits in one min-heap, and the poll
@@ -40,13 +55,13 @@
 //! the client reads the response instead of a reset.
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
-use std::io::{self, ErrorKind, Read, Write};
+use std::io::{self, ErrorKind, IoSlice, Read, Write};
 use std::net::Shutdown;
 use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
-use wsmachine::{Accept, Config, Connection, Event, OriginPolicy, Timestamp};
+use wsmachine::{Accept, Config, Connection, Event, Message, OriginPolicy, Sender, Timestamp};
 
 mod common;
 
@@ -60,6 +75,15 @@ const LINGER_BYTES: usize = 4 << 20;
 
 const LISTENER: Token = Token(usize::MAX);
 const READ_CHUNK: usize = 64 * 1024;
+/// A connection whose input buffer is at least this large reads into it.
+const IN_PLACE_MIN: usize = 16 * 1024;
+/// Echoes at least this large skip the output buffer (uWebSockets' bound).
+const VECTORED_MIN: usize = 16 * 1024;
+/// An idle connection whose buffers hold between `IN_PLACE_MIN` and
+/// `KEEP_MAX` bytes keeps them this long after its last read.
+const KEEP_WARM: Duration = Duration::from_secs(1);
+/// Larger buffers (a huge message's) go back at once.
+const KEEP_MAX: usize = 256 * 1024;
 const READS_PER_TURN: usize = 4;
 const OUTPUT_HIGH_WATER: usize = 4 << 20;
 /// A head this long that is not yet a plain `GET /` goes to the engine,
@@ -109,6 +133,11 @@ struct Client {
     linger: bool,
     /// The deadline this client has in the heap (the earliest, if several).
     armed: Option<Timestamp>,
+    /// The unwritten tail of a frame sent with one vectored write; goes out
+    /// before the connection's own output.
+    spill: Vec<u8>,
+    /// When an idle connection's warm buffers go back (see `KEEP_WARM`).
+    release_at: Option<Timestamp>,
 }
 
 /// Every client's next deadline, earliest first; entries whose client has
@@ -302,6 +331,8 @@ fn serve(mut listener: TcpListener, config: &Config) -> io::Result<()> {
                         queued: false,
                         linger: false,
                         armed: None,
+                        spill: Vec::new(),
+                        release_at: None,
                     };
                     timers.arm(token, &mut client, give_up);
                     clients.insert(token, client);
@@ -349,9 +380,16 @@ fn serve(mut listener: TcpListener, config: &Config) -> io::Result<()> {
                 Ok(Step::Idle) => {
                     client.queued = false;
                     // Nothing to read or write now: an idle connection keeps
-                    // no drained buffers (its next message allocates again).
+                    // no drained buffers (its next message allocates again),
+                    // but working-size ones only after KEEP_WARM.
                     if let Phase::Ws(conn) = &mut client.phase {
-                        conn.release_idle_buffers();
+                        let held = conn.memory_usage();
+                        if (IN_PLACE_MIN..=KEEP_MAX).contains(&held) {
+                            client.release_at = Some(now + KEEP_WARM);
+                        } else {
+                            conn.release_idle_buffers();
+                            client.release_at = None;
+                        }
                     }
                 }
                 Ok(Step::Done) | Err(_) => {
@@ -374,7 +412,10 @@ fn deadline_of(c: &Client) -> Option<Timestamp> {
     }
     match &c.phase {
         Phase::Peek(_, _, give_up) => *give_up,
-        Phase::Ws(conn) => conn.poll_timeout(),
+        Phase::Ws(conn) => match (conn.poll_timeout(), c.release_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        },
         Phase::Page(_) => None,
         Phase::Linger(until, _) => Some(*until),
     }
@@ -389,12 +430,22 @@ fn expire(c: &mut Client, now: Timestamp) -> bool {
             true
         }
         Phase::Ws(conn) => match conn.handle_timeout(now) {
-            Ok(()) => conn.wants_write(),
+            Ok(()) => {
+                if c.release_at.is_some_and(|at| at <= now) {
+                    c.release_at = None;
+                    // Drained buffers only; anything still in use stays.
+                    conn.release_idle_buffers();
+                }
+                conn.wants_write()
+            }
             Err(timeout) => {
                 eprintln!("connection ended: {timeout}");
                 // Drop the transport at once: one try at the close frame
                 // (a dead peer's window is likely full), then discard it.
-                let _ = c.stream.write(conn.pending_output());
+                if c.spill.is_empty() {
+                    // Not in the middle of a frame already on the wire.
+                    let _ = c.stream.write(conn.pending_output());
+                }
                 conn.advance_output(usize::MAX);
                 c.eof = true;
                 true
@@ -407,17 +458,31 @@ fn expire(c: &mut Client, now: Timestamp) -> bool {
 fn drive(c: &mut Client, scratch: &mut [u8], config: &Config, now: Timestamp) -> io::Result<Step> {
     let mut reads = 0;
     flush(c)?;
-    while c.readable && !c.eof && reads < READS_PER_TURN && pending(&c.phase) < OUTPUT_HIGH_WATER {
-        match c.stream.read(scratch) {
-            Ok(n) => {
+    while c.readable && !c.eof && reads < READS_PER_TURN && pending(c) < OUTPUT_HIGH_WATER {
+        let (read, room) = match &mut c.phase {
+            Phase::Ws(conn) if conn.memory_usage() >= IN_PLACE_MIN => {
+                let buf = conn.read_buf(IN_PLACE_MIN);
+                let room = buf.len();
+                (c.stream.read(buf).map(|n| (n, true)), room)
+            }
+            _ => (c.stream.read(scratch).map(|n| (n, false)), scratch.len()),
+        };
+        match read {
+            Ok((n, in_place)) => {
                 reads += 1;
                 c.eof = n == 0;
+                // A short read emptied the socket.
+                c.readable = n == room;
                 if let Phase::Linger(_, discarded) = &mut c.phase {
                     *discarded += n;
                     c.eof |= *discarded >= LINGER_BYTES;
                     continue;
                 }
-                input(c, &scratch[..n], config, now);
+                if in_place && n > 0 {
+                    filled(c, n, now);
+                } else {
+                    input(c, &scratch[..n], config, now);
+                }
                 flush(c)?;
             }
             Err(e) if e.kind() == ErrorKind::WouldBlock => c.readable = false,
@@ -430,16 +495,16 @@ fn drive(c: &mut Client, scratch: &mut [u8], config: &Config, now: Timestamp) ->
         Phase::Ws(conn) => conn.is_closed() || c.eof,
         Phase::Page(_) => true,
     };
-    if finished && pending(&c.phase) == 0 && c.linger && !c.eof {
+    if finished && pending(c) == 0 && c.linger && !c.eof {
         // The response is out: half close, then drain what the client sends.
         c.linger = false;
         c.stream.shutdown(Shutdown::Write)?;
         c.phase = Phase::Linger(now + LINGER_TIME, 0);
         return Ok(if c.readable { Step::Again } else { Step::Idle });
     }
-    Ok(if finished && pending(&c.phase) == 0 {
+    Ok(if finished && pending(c) == 0 {
         Step::Done
-    } else if c.readable && !c.eof && pending(&c.phase) < OUTPUT_HIGH_WATER {
+    } else if c.readable && !c.eof && pending(c) < OUTPUT_HIGH_WATER {
         Step::Again
     } else {
         Step::Idle
@@ -494,6 +559,17 @@ fn input(c: &mut Client, data: &[u8], config: &Config, now: Timestamp) {
     events(c);
 }
 
+/// `n` bytes were read into the connection's own buffer.
+fn filled(c: &mut Client, n: usize, now: Timestamp) {
+    if let Phase::Ws(conn) = &mut c.phase {
+        conn.filled(n);
+        if let Err(timeout) = conn.handle_timeout(now) {
+            eprintln!("connection ended: {timeout}");
+        }
+    }
+    events(c);
+}
+
 fn events(c: &mut Client) {
     let Phase::Ws(conn) = &mut c.phase else {
         return;
@@ -503,7 +579,13 @@ fn events(c: &mut Client) {
             Ok(None) => return,
             Ok(Some((Event::Handshake(_), _))) => true,
             Ok(Some((Event::Message(message), sender))) => {
-                if let Err(e) = sender.send(message) {
+                if let Err(e) = echo(
+                    &mut c.stream,
+                    &mut c.spill,
+                    &mut c.writable,
+                    sender,
+                    message,
+                ) {
                     eprintln!("echo not sent: {e}");
                 }
                 false
@@ -525,6 +607,60 @@ fn events(c: &mut Client) {
     }
 }
 
+/// Echoes `message`: a large one straight from the input buffer with one
+/// vectored write when nothing is queued before it, anything else through
+/// the connection's output buffer.
+fn echo(
+    stream: &mut TcpStream,
+    spill: &mut Vec<u8>,
+    writable: &mut bool,
+    sender: &mut Sender,
+    message: Message<'_>,
+) -> io::Result<()> {
+    let payload = message.as_bytes();
+    if payload.len() < VECTORED_MIN || !*writable || sender.wants_write() || !spill.is_empty() {
+        return sender.send(message).map_err(io::Error::other);
+    }
+    let Ok(head) = sender.send_vectored(message) else {
+        // Compression negotiated: the frame must be built by the engine.
+        return sender.send(message).map_err(io::Error::other);
+    };
+    let head = head.as_bytes();
+    let mut written = 0;
+    let total = head.len() + payload.len();
+    while written < total {
+        let parts = if written < head.len() {
+            [IoSlice::new(&head[written..]), IoSlice::new(payload)]
+        } else {
+            [
+                IoSlice::new(&payload[written - head.len()..]),
+                IoSlice::new(&[]),
+            ]
+        };
+        match stream.write_vectored(&parts) {
+            Ok(0) => return Err(ErrorKind::WriteZero.into()),
+            Ok(n) => written += n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => {
+                if e.kind() == ErrorKind::WouldBlock {
+                    *writable = false;
+                }
+                // The frame is committed: what the socket did not take is
+                // written later, before anything queued after it.
+                let rest = written.saturating_sub(head.len());
+                spill.extend_from_slice(&head[written.min(head.len())..]);
+                spill.extend_from_slice(&payload[rest..]);
+                return if e.kind() == ErrorKind::WouldBlock {
+                    Ok(())
+                } else {
+                    Err(e)
+                };
+            }
+        }
+    }
+    Ok(())
+}
+
 fn is_plain_get_root(req: &httparse::Request) -> bool {
     let upgrade = req
         .headers
@@ -533,16 +669,29 @@ fn is_plain_get_root(req: &httparse::Request) -> bool {
     req.method == Some("GET") && req.path == Some("/") && !upgrade
 }
 
-fn pending(phase: &Phase) -> usize {
-    match phase {
-        Phase::Peek(..) | Phase::Linger(..) => 0,
-        Phase::Ws(conn) => conn.pending_output().len(),
-        Phase::Page(out) => out.len(),
-    }
+fn pending(c: &Client) -> usize {
+    c.spill.len()
+        + match &c.phase {
+            Phase::Peek(..) | Phase::Linger(..) => 0,
+            Phase::Ws(conn) => conn.pending_output().len(),
+            Phase::Page(out) => out.len(),
+        }
 }
 
 /// Writes until the output is empty or the socket would block.
 fn flush(c: &mut Client) -> io::Result<()> {
+    while c.writable && !c.spill.is_empty() {
+        match c.stream.write(&c.spill) {
+            Ok(0) => return Err(ErrorKind::WriteZero.into()),
+            Ok(n) => drop(c.spill.drain(..n)),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => c.writable = false,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if c.spill.capacity() > IN_PLACE_MIN && c.spill.is_empty() {
+        c.spill = Vec::new();
+    }
     while c.writable {
         let out = match &c.phase {
             Phase::Peek(..) | Phase::Linger(..) => return Ok(()),

@@ -220,8 +220,9 @@ pub enum UsageError {
     /// A header name or value that cannot be sent (CR, LF, or reserved).
     InvalidHeader,
     /// [`Sender::send_vectored`](crate::Sender::send_vectored) on a client
-    /// (whose frames must be masked, so the payload is copied anyway) or on
-    /// a connection that compresses.
+    /// (whose frames must be masked: see
+    /// [`Sender::send_in_place`](crate::Sender::send_in_place)) or on a
+    /// connection that compresses; `send_in_place` on one that compresses.
     VectoredUnavailable,
 }
 

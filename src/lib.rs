@@ -74,10 +74,12 @@
 //! # Features
 //!
 //! - `std` (default): the `blocking` adapter over `std::io::{Read, Write}`,
-//!   [`OsRandom`] masking keys from the OS, and `Connection::open`.
+//!   [`OsRandom`] masking keys from the OS, `Connection::open`, and
+//!   `simd-utf8`.
 //! - `deflate`: permessage-deflate (RFC 7692), negotiated by default once on
 //!   (see `Config::with_deflate`).
-//! - `simd-utf8`: UTF-8 validation by the `simdutf8` crate.
+//! - `simd-utf8`: UTF-8 validation by the `simdutf8` crate (on with `std`;
+//!   without it, `core::str::from_utf8`).
 //! - `rustls`: `wss://` in the `blocking` adapter (and in the `tokio` one
 //!   with `tokio`) and the [`tls`] module
 //!   (rustls with the `ring` provider, chosen explicitly; no OpenSSL). The

@@ -265,6 +265,20 @@ fn limits_fail_with_1009() {
             FrameTooLarge,
             1009,
         ),
+        // The whole small frame at once (the reader's one-step path for
+        // small messages must judge it the same).
+        case(
+            "whole_small_frame_over_limit",
+            client_frame(0x82, &[0; 101]),
+            FrameTooLarge,
+            1009,
+        ),
+        case(
+            "whole_16_bit_length_frame_over_limit",
+            client_frame(0x82, &[0; 200]),
+            FrameTooLarge,
+            1009,
+        ),
         case(
             "message_over_limit_across_fragments",
             cat(&[

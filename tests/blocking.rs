@@ -12,7 +12,7 @@ use std::time::Duration;
 mod common;
 use common::{Child, example_binary};
 use wsmachine::blocking::{Decision, Error, OwnedMessage, Transport, WebSocket};
-use wsmachine::{ClientRequest, CloseCode, Config, Event, MessageKind, ProtocolError};
+use wsmachine::{ClientRequest, CloseCode, Config, Connection, Event, MessageKind, ProtocolError};
 
 /// Every socket gets this read timeout, so a bug fails a test instead of hanging it.
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -363,4 +363,81 @@ fn the_echo_server_example_serves_its_page_and_echoes() {
     ws.close(CloseCode::NORMAL, "").unwrap();
     assert!(matches!(ws.read().unwrap(), OwnedMessage::Close(_)));
     assert!(matches!(ws.read(), Err(Error::Closed)));
+}
+
+/// Bytes in from a buffer; bytes out to a buffer, which refuses writes with
+/// a timeout once `fail_after` bytes are in, once.
+struct Faulty {
+    input: io::Cursor<Vec<u8>>,
+    written: Vec<u8>,
+    fail_after: Option<usize>,
+}
+
+impl Read for Faulty {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.input.read(buf)
+    }
+}
+
+impl Write for Faulty {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let room = match self.fail_after {
+            Some(limit) if self.written.len() >= limit => {
+                self.fail_after = None;
+                return Err(io::ErrorKind::TimedOut.into());
+            }
+            Some(limit) => limit - self.written.len(),
+            None => usize::MAX,
+        };
+        let n = buf.len().min(room);
+        self.written.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Transport for Faulty {
+    fn set_read_timeout(&mut self, _: Option<Duration>) -> io::Result<()> {
+        Ok(())
+    }
+    fn set_write_timeout(&mut self, _: Option<Duration>) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `read_with_reply`: a large echo goes out directly (one vectored write,
+/// here cut short by a write timeout); its unwritten tail is kept and goes
+/// out before the next message, so the peer sees whole frames in order.
+#[test]
+fn a_direct_reply_cut_short_is_finished_before_anything_else() {
+    let big: Vec<u8> = (0..20_000u32).map(|i| (i * 7) as u8).collect();
+    let mut input = common::client_frame(0x82, &big);
+    input.extend_from_slice(&common::client_frame(0x82, b"small"));
+    let stream = Faulty {
+        input: io::Cursor::new(input),
+        written: Vec::new(),
+        fail_after: Some(5_000),
+    };
+    let mut ws = WebSocket::from_connection(stream, Connection::open_server(Config::default()));
+    let first = ws
+        .read_with_reply(|event, reply| match event {
+            Event::Message(message) => reply.send(message),
+            _ => Ok(()),
+        })
+        .unwrap();
+    assert!(matches!(first, Err(Error::Io(_))), "{first:?}");
+    // Nothing was copied into the engine's output: the tail waits beside it.
+    assert_eq!(ws.get_ref().written.len(), 5_000);
+    let second = ws
+        .read_with_reply(|event, reply| match event {
+            Event::Message(message) => reply.send(message),
+            _ => Ok(()),
+        })
+        .unwrap();
+    second.unwrap();
+    ws.flush().unwrap();
+    let frames = common::parse_frames(&ws.get_ref().written);
+    assert_eq!(frames, [(0x82, big), (0x82, b"small".to_vec())]);
 }

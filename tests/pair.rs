@@ -292,3 +292,88 @@ fn partial_writes_in_any_size_deliver_the_same_bytes() {
     assert_eq!(a, b);
     assert!(!piecewise.wants_write());
 }
+
+/// `Sender::send_in_place`: the caller writes the returned head and then its
+/// own buffer; a client's buffer is masked in place, a server's left alone.
+fn send_in_place_and_pass(
+    a: &mut Connection,
+    b: &mut Connection,
+    chunking: Chunking,
+    kind: MessageKind,
+    data: &[u8],
+) -> Vec<Owned> {
+    let mut buf = data.to_vec();
+    let head = a.sender().send_in_place(kind, &mut buf).unwrap();
+    let mut wire = take_output(a, 5);
+    wire.extend_from_slice(head.as_bytes());
+    wire.extend_from_slice(&buf);
+    let masked = a.role() == wsmachine::Role::Client;
+    if masked && data.len() >= 8 {
+        assert_ne!(buf, data, "a client's payload is masked in its buffer");
+    } else if !masked {
+        assert_eq!(buf, data, "a server's payload is left as it was");
+    }
+    feed(b, &wire, chunking)
+}
+
+#[test]
+fn send_in_place_arrives_intact_from_either_side() {
+    for_each_direction(|a, b, chunking| {
+        for size in [0usize, 1, 7, 125, 126, 65535, 65536, 70_000] {
+            let data: Vec<u8> = (0..size).map(|i| (i * 13 + size) as u8).collect();
+            let seen = send_in_place_and_pass(a, b, chunking, MessageKind::Binary, &data);
+            assert_eq!(seen, vec![Owned::Binary(data)], "{size}");
+        }
+        let text = "héllo wörld €𝄞, masked in place";
+        let seen = send_in_place_and_pass(a, b, chunking, MessageKind::Text, text.as_bytes());
+        assert_eq!(seen, vec![Owned::Text(text.into())]);
+        // Ordinary sends before and after keep their order on the wire.
+        a.send_text("before").unwrap();
+        let seen = send_in_place_and_pass(a, b, chunking, MessageKind::Binary, b"in place");
+        assert_eq!(
+            seen,
+            vec![
+                Owned::Text("before".into()),
+                Owned::Binary(b"in place".to_vec())
+            ]
+        );
+    });
+}
+
+#[test]
+fn send_in_place_refuses_what_send_refuses_and_leaves_the_buffer() {
+    let mut pair = Pair::new(Chunking::Whole);
+    let client = &mut pair.client;
+    let mut bad = vec![b'a', 0xC0, 0x80, b'z'];
+    assert_eq!(
+        client
+            .sender()
+            .send_in_place(MessageKind::Text, &mut bad)
+            .unwrap_err(),
+        UsageError::InvalidUtf8
+    );
+    assert_eq!(bad, [b'a', 0xC0, 0x80, b'z'], "nothing masked");
+    client
+        .send_fragment(MessageKind::Binary, b"first", false)
+        .unwrap();
+    let mut buf = b"whole".to_vec();
+    assert_eq!(
+        client
+            .sender()
+            .send_in_place(MessageKind::Binary, &mut buf)
+            .unwrap_err(),
+        UsageError::MessageInProgress
+    );
+    assert_eq!(buf, b"whole");
+    client
+        .send_fragment(MessageKind::Binary, b"", true)
+        .unwrap();
+    client.close(CloseCode::NORMAL, "").unwrap();
+    assert_eq!(
+        client
+            .sender()
+            .send_in_place(MessageKind::Binary, &mut buf)
+            .unwrap_err(),
+        UsageError::Closed
+    );
+}

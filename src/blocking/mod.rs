@@ -167,6 +167,9 @@ pub struct WebSocket<S> {
     read_timeout: Option<Duration>,
     write_timeout: Option<Duration>,
     applied: Applied,
+    /// The unwritten tail of a frame written directly by [`Reply::send`]
+    /// when its write failed part way; written before any other output.
+    spill: Vec<u8>,
 }
 
 impl<S: Read + Write + Transport> WebSocket<S> {
@@ -186,6 +189,7 @@ impl<S: Read + Write + Transport> WebSocket<S> {
             read_timeout: None,
             write_timeout: Some(DEFAULT_WRITE_TIMEOUT),
             applied: Applied::default(),
+            spill: Vec::new(),
         }
     }
 
@@ -289,12 +293,56 @@ impl<S: Read + Write + Transport> WebSocket<S> {
         &mut self,
         f: impl FnOnce(Event<'_>, &mut Sender) -> R,
     ) -> Result<R, Error> {
+        self.read_inner(|event, reply| f(event, reply.sender))
+    }
+
+    /// Like [`read_with`](Self::read_with), with a [`Reply`] in place of the
+    /// sender: [`Reply::send`] writes a large message (16 KiB or more, when
+    /// nothing is queued before it) straight to the stream, header and
+    /// payload in one vectored write from the input buffer where it was
+    /// unmasked, so an echo costs no copy at all:
+    ///
+    /// ```no_run
+    /// # use wsmachine::{Event, blocking::WebSocket};
+    /// # fn echo(ws: &mut WebSocket<std::net::TcpStream>) -> Result<(), wsmachine::blocking::Error> {
+    /// loop {
+    ///     ws.read_with_reply(|event, reply| match event {
+    ///         Event::Message(message) => reply.send(message),
+    ///         _ => Ok(()),
+    ///     })??;
+    /// }
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`read`](Self::read).
+    pub fn read_with_reply<R>(
+        &mut self,
+        f: impl FnOnce(Event<'_>, &mut Reply<'_>) -> R,
+    ) -> Result<R, Error> {
+        self.read_inner(f)
+    }
+
+    fn read_inner<R>(
+        &mut self,
+        f: impl FnOnce(Event<'_>, &mut Reply<'_>) -> R,
+    ) -> Result<R, Error> {
         let started = Instant::now();
         loop {
             match self.conn.next_event_with_sender() {
                 Ok(Some((event, sender))) => {
                     let owes_reply = matches!(event, Event::Ping(_) | Event::Close(_));
-                    let result = f(event, sender);
+                    // A direct write is bounded like a flush (a cached
+                    // setting: no system call unless it changed). Best
+                    // effort: the event is delivered either way.
+                    let _ = self.applied.write(&mut self.stream, self.write_timeout);
+                    let mut reply = Reply {
+                        sender,
+                        stream: &mut self.stream,
+                        spill: &mut self.spill,
+                    };
+                    let result = f(event, &mut reply);
                     if owes_reply {
                         // The pong or close reply goes out now, so that a
                         // caller that stops reading still answers. Best
@@ -496,11 +544,23 @@ impl<S: Read + Write + Transport> WebSocket<S> {
     }
 
     fn flush_within(&mut self, write_timeout: Option<Duration>) -> Result<(), Error> {
-        if !self.conn.wants_write() {
+        if !self.conn.wants_write() && self.spill.is_empty() {
             return Ok(());
         }
         self.applied.write(&mut self.stream, write_timeout)?;
         let mut wrote = false;
+        while !self.spill.is_empty() {
+            match self.stream.write(&self.spill) {
+                Ok(0) => return Err(Error::Io(io::ErrorKind::WriteZero.into())),
+                Ok(n) => {
+                    self.spill.drain(..n);
+                    wrote = true;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::Io(e)),
+            }
+        }
+        self.spill = Vec::new();
         while self.conn.wants_write() {
             match self.stream.write(self.conn.pending_output()) {
                 Ok(0) => return Err(Error::Io(io::ErrorKind::WriteZero.into())),
@@ -521,6 +581,80 @@ impl<S: Read + Write + Transport> WebSocket<S> {
             }
         }
         Ok(())
+    }
+}
+
+/// Messages at least this large go from [`Reply::send`] straight to the
+/// stream (uWebSockets' bound): below it the copy into the output buffer
+/// costs less than a second system call would.
+const DIRECT_MIN: usize = 16 * 1024;
+
+/// The sending half lent to [`WebSocket::read_with_reply`]'s closure, with
+/// the stream beside it.
+pub struct Reply<'a> {
+    sender: &'a mut Sender,
+    stream: &'a mut dyn Write,
+    spill: &'a mut Vec<u8>,
+}
+
+impl Reply<'_> {
+    /// Sends a whole message: 16 KiB or more with nothing queued before it
+    /// (and no compression negotiated) is written now, header and payload in
+    /// one vectored write, without being copied; anything else is queued on
+    /// the [`Sender`] and written before the next read.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Usage`] (nothing sent) or [`Error::Io`] (what was not
+    /// written is kept and written first by the next call that writes).
+    pub fn send(&mut self, message: Message<'_>) -> Result<(), Error> {
+        let payload = message.as_bytes();
+        if payload.len() < DIRECT_MIN || self.sender.wants_write() || !self.spill.is_empty() {
+            return Ok(self.sender.send(message)?);
+        }
+        let Ok(head) = self.sender.send_vectored(message) else {
+            // A client (which must mask) or compression: the engine frames it.
+            return Ok(self.sender.send(message)?);
+        };
+        let head = head.as_bytes();
+        let total = head.len() + payload.len();
+        let mut written = 0;
+        let mut write_all = || -> io::Result<()> {
+            while written < total {
+                let parts = if written < head.len() {
+                    [
+                        io::IoSlice::new(&head[written..]),
+                        io::IoSlice::new(payload),
+                    ]
+                } else {
+                    [
+                        io::IoSlice::new(&payload[written - head.len()..]),
+                        io::IoSlice::new(&[]),
+                    ]
+                };
+                match self.stream.write_vectored(&parts) {
+                    Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                    Ok(n) => written += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(())
+        };
+        if let Err(e) = write_all() {
+            // The frame is committed: its tail goes out before anything else.
+            self.spill
+                .extend_from_slice(&head[written.min(head.len())..]);
+            self.spill
+                .extend_from_slice(&payload[written.saturating_sub(head.len())..]);
+            return Err(Error::Io(e));
+        }
+        Ok(())
+    }
+
+    /// The sender, for everything else (fragments, pings, close).
+    pub fn sender(&mut self) -> &mut Sender {
+        self.sender
     }
 }
 

@@ -88,8 +88,14 @@ impl<S: Read + Write + Transport> WebSocket<S> {
     /// # Errors
     ///
     /// [`Error::Usage`] with [`UsageError::NotOpen`](crate::UsageError::NotOpen)
-    /// if the opening handshake is not complete.
-    pub fn split_with(self, writer: S) -> Result<(ReadHalf<S>, WriteHalf<S>), Error> {
+    /// if the opening handshake is not complete; as [`flush`](Self::flush)
+    /// if the unwritten tail of a [`Reply`](super::Reply) cannot be written.
+    pub fn split_with(mut self, writer: S) -> Result<(ReadHalf<S>, WriteHalf<S>), Error> {
+        // The unwritten tail of a direct reply goes before anything either
+        // half writes; the halves have no place for it.
+        if !self.spill.is_empty() {
+            self.flush()?;
+        }
         let Self {
             stream,
             conn,

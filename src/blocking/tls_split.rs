@@ -182,6 +182,7 @@ impl WebSocket<TlsStream<TcpStream>> {
             epoch,
             read_timeout,
             write_timeout,
+            spill,
             ..
         } = self;
         let (reader, writer) = stream.try_split()?;
@@ -193,6 +194,7 @@ impl WebSocket<TlsStream<TcpStream>> {
             read_timeout,
             write_timeout,
             applied: super::Applied::default(),
+            spill,
         }
         .split_with(writer)
     }

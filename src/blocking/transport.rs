@@ -180,7 +180,17 @@ impl Applied {
         timeout: Option<Duration>,
     ) -> io::Result<()> {
         let timeout = timeout.map(|t| t.max(MIN_TIMEOUT));
-        if self.read != Some(timeout) {
+        // The engine's next deadline moves with every read (keepalive counts
+        // from the last input), so an exact timeout would cost a system call
+        // per message. A timeout already set that ends no later than the one
+        // wanted and waits at least half of it will do: a read that returns
+        // early with a timeout only makes the caller check the clock again.
+        let fits = match (self.read, timeout) {
+            (Some(Some(applied)), Some(wanted)) => applied <= wanted && applied >= wanted / 2,
+            (Some(applied), wanted) => applied == wanted,
+            (None, _) => false,
+        };
+        if !fits {
             stream.set_read_timeout(timeout)?;
             self.read = Some(timeout);
         }

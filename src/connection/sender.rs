@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 
 use super::{Role, State};
 use crate::error::{ProtocolError, UsageError};
-use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode, mask_into};
+use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode, apply_mask, mask_into};
 use crate::mask_source::MaskSource;
 use crate::message::{CloseCode, Message, MessageKind};
 use crate::utf8::Utf8Validator;
@@ -26,6 +26,20 @@ fn extend_masked(out: &mut Vec<u8>, payload: &[u8], key: [u8; 4]) {
     mask_into(&mut out[start..], payload, key);
 }
 
+/// The header of a whole unfragmented message, for the vectored sends.
+fn frame_head(opcode: OpCode, mask: Option<[u8; 4]>, payload_len: usize) -> FrameHead {
+    let header = FrameHeader {
+        fin: true,
+        rsv: 0,
+        opcode,
+        mask,
+        payload_len: payload_len as u64,
+    };
+    let mut bytes = [0u8; MAX_HEADER_LEN];
+    let len = header.encode(&mut bytes) as u8;
+    FrameHead { bytes, len }
+}
+
 /// RSV1, which permessage-deflate uses to mark a compressed message.
 #[cfg(feature = "deflate")]
 const RSV1: u8 = 0b100;
@@ -43,7 +57,8 @@ pub struct FrameHead {
 }
 
 impl FrameHead {
-    /// The header bytes (2 to 10: a server's frames are unmasked).
+    /// The header bytes (2 to 10 for a server's unmasked frames, 6 to 14
+    /// with a client's masking key).
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes[..usize::from(self.len)]
     }
@@ -329,16 +344,63 @@ impl Sender {
             Message::Text(_) => OpCode::Text,
             Message::Binary(_) => OpCode::Binary,
         };
-        let header = FrameHeader {
-            fin: true,
-            rsv: 0,
-            opcode,
-            mask: None,
-            payload_len: message.as_bytes().len() as u64,
+        Ok(frame_head(opcode, None, message.as_bytes().len()))
+    }
+
+    /// Sends a whole message from a buffer the caller owns and lends
+    /// mutably, without copying it: a client's payload is masked in place
+    /// (RFC 6455 section 5.3), one pass over it, and the buffer then holds
+    /// the frame's payload as it goes on the wire; a server's is left as it
+    /// is. Returns the frame header (with the masking key), which the caller
+    /// writes right after [`pending_output`](Self::pending_output) and right
+    /// before the buffer, as for [`send_vectored`](Self::send_vectored), with
+    /// the same rule: nothing else may be sent or read in between.
+    ///
+    /// [`send`](Self::send) copies a client's payload into the output
+    /// buffer as it masks it, because it may not change the caller's bytes;
+    /// this is for a client sending large messages it does not need
+    /// afterwards. Text is checked to be UTF-8 first ([`UsageError::InvalidUtf8`],
+    /// nothing masked). A connection that negotiated compression gets
+    /// [`UsageError::VectoredUnavailable`].
+    ///
+    /// ```
+    /// use wsmachine::{Config, Connection, MessageKind, Role};
+    /// let mut client = Connection::open(Role::Client, Config::default());
+    /// let mut payload = vec![7u8; 100_000];
+    /// let head = client.sender().send_in_place(MessageKind::Binary, &mut payload)?;
+    /// let head = head.as_bytes();
+    /// assert_eq!(head[..2], [0x82, 0x80 | 127]); // masked, 64-bit length
+    /// let key = &head[10..14];
+    /// assert!(payload.iter().enumerate().all(|(i, b)| b ^ key[i % 4] == 7));
+    /// # Ok::<(), wsmachine::UsageError>(())
+    /// ```
+    pub fn send_in_place(
+        &mut self,
+        kind: MessageKind,
+        payload: &mut [u8],
+    ) -> Result<FrameHead, UsageError> {
+        self.check_can_send_data()?;
+        if self.outgoing.is_some() || self.stream.is_some() {
+            return Err(UsageError::MessageInProgress);
+        }
+        #[cfg(feature = "deflate")]
+        if self.deflater.is_some() {
+            return Err(UsageError::VectoredUnavailable);
+        }
+        let opcode = match kind {
+            MessageKind::Text => {
+                crate::utf8::to_str(payload).map_err(|_| UsageError::InvalidUtf8)?;
+                OpCode::Text
+            }
+            MessageKind::Binary => OpCode::Binary,
         };
-        let mut bytes = [0u8; MAX_HEADER_LEN];
-        let len = header.encode(&mut bytes) as u8;
-        Ok(FrameHead { bytes, len })
+        // RFC 6455 section 5.3: a client "MUST mask all frames that it sends
+        // to the server"; a server "MUST NOT mask any frames".
+        let mask = self.masks.as_mut().map(|source| source.next_mask());
+        if let Some(key) = mask {
+            apply_mask(payload, key, 0);
+        }
+        Ok(frame_head(opcode, mask, payload.len()))
     }
 
     fn send_message(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), UsageError> {
