@@ -88,11 +88,10 @@ pub(super) struct Reader {
     read_request: usize,
     /// permessage-deflate, once negotiated.
     #[cfg(feature = "deflate")]
-    pub(super) inflater: Option<crate::deflate::Decompressor>,
-    /// Streaming mode: where the message being handed out stands.
-    stream: stream::StreamState,
-    /// Streaming mode: the bounded buffer compressed messages inflate into.
-    pub(super) inflated: Vec<u8>,
+    pub(super) inflater: Option<alloc::boxed::Box<crate::deflate::Decompressor>>,
+    /// Streaming mode: where the message being handed out stands, and the
+    /// bounded buffer compressed messages inflate into.
+    pub(super) stream: stream::LazyStreamState,
 }
 
 impl Reader {
@@ -171,10 +170,11 @@ impl Reader {
             self.assembly = Vec::new();
             self.assembly_delivered = false;
         }
+        self.stream.release_if_idle(self.fragmented.is_some());
     }
 
     pub(super) fn memory_usage(&self) -> usize {
-        self.buf.capacity() + self.assembly.capacity() + self.inflated.capacity()
+        self.buf.capacity() + self.assembly.capacity() + self.stream.memory_usage()
     }
 
     /// Drives the frame decoder until one event is ready or more input is needed.
