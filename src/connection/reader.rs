@@ -50,7 +50,8 @@ pub(super) struct ChunkAt {
 #[derive(Clone, Copy, Debug)]
 struct PartialFrame {
     header: FrameHeader,
-    header_len: usize,
+    /// At most 14 ([`crate::frame::MAX_HEADER_LEN`]).
+    header_len: u8,
     payload_len: usize,
     /// Payload bytes already unmasked (and, for text, checked).
     done: usize,
@@ -209,7 +210,7 @@ impl Reader {
                     }
                 },
             };
-            let payload_at = self.start + frame.header_len;
+            let payload_at = self.start + usize::from(frame.header_len);
             let available = (self.end - payload_at).min(frame.payload_len);
             if available > frame.done {
                 let chunk = &mut self.buf[payload_at + frame.done..payload_at + available];
@@ -251,7 +252,7 @@ impl Reader {
             // while idle.
             let small_frame = self
                 .frame
-                .is_none_or(|f| f.header_len + f.payload_len <= KEEP_CAPACITY);
+                .is_none_or(|f| usize::from(f.header_len) + f.payload_len <= KEEP_CAPACITY);
             if pending == 0 {
                 self.buf = Vec::new();
                 self.start = 0;
@@ -338,7 +339,8 @@ impl Reader {
         }
         Ok(PartialFrame {
             header: *header,
-            header_len,
+            // The decoder's header is at most 14 bytes.
+            header_len: u8::try_from(header_len).unwrap_or(u8::MAX),
             payload_len,
             done: 0,
             // Compressed text is checked once inflated.

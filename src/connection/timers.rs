@@ -49,7 +49,7 @@ impl Default for MaybeTime {
     }
 }
 
-/// Every connection carries these, so they are kept compact (72 bytes, not
+/// Every connection carries these, so they are kept compact (64 bytes, not
 /// 120): optional times in 8 bytes each, the round trip as a time span.
 #[derive(Debug, Default)]
 pub(super) struct Timers {
@@ -58,15 +58,14 @@ pub(super) struct Timers {
     /// When input last arrived, as of the last `handle_timeout` that saw it.
     last_heard: Timestamp,
     open_deadline: MaybeTime,
-    /// When the last keepalive ping went out (none once answered), and its
-    /// sequence number in `ping_seq`.
+    /// When the last keepalive ping went out (none once answered); its
+    /// sequence number is the one before `next_seq`.
     ping_sent: MaybeTime,
     /// Nothing heard by then after a keepalive ping means the peer is gone.
     dead_deadline: MaybeTime,
     close_deadline: MaybeTime,
     /// The last measured round trip, in nanoseconds (none: `u64::MAX`).
     latency: MaybeTime,
-    ping_seq: u32,
     next_seq: u32,
     /// Input arrived since the last `handle_timeout`.
     heard: bool,
@@ -85,7 +84,7 @@ impl Timers {
     /// own pings) change nothing.
     pub(super) fn on_pong(&mut self, payload: &[u8]) {
         if let (Some(sent), Some(now)) = (self.ping_sent.get(), self.now.get())
-            && payload == self.ping_seq.to_be_bytes()
+            && payload == self.next_seq.wrapping_sub(1).to_be_bytes()
         {
             let nanos = u64::try_from((now - sent).as_nanos()).unwrap_or(u64::MAX);
             self.latency = MaybeTime::new(Some(Timestamp::from_nanos(nanos)));
@@ -129,7 +128,6 @@ impl Timers {
                     Some(deadline) if now >= deadline => {
                         let seq = self.next_seq;
                         self.next_seq = seq.wrapping_add(1);
-                        self.ping_seq = seq;
                         self.ping_sent = MaybeTime::new(Some(now));
                         self.dead_deadline = MaybeTime::new(t.ping_timeout.map(|d| now + d));
                         Action::Ping(seq.to_be_bytes())
