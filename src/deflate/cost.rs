@@ -69,6 +69,12 @@ impl Costs {
         self.length[len]
     }
 
+    /// The costs of the match lengths in `range` (within 3..=258).
+    #[inline]
+    pub(super) fn lengths(&self, range: core::ops::Range<usize>) -> &[u32] {
+        &self.length[range]
+    }
+
     /// A match distance (1..=32768).
     #[inline]
     pub(super) fn distance(&self, dist: usize) -> u32 {
