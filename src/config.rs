@@ -32,7 +32,7 @@ pub struct Config {
 }
 
 /// What a [`Config`] holds, shared between its clones.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 struct Settings {
     max_frame_size: usize,
     max_message_size: usize,
@@ -85,7 +85,20 @@ const LIMIT_CEILING: u64 = 1 << 40;
 
 impl core::fmt::Debug for Config {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        self.settings.fmt(f)
+        let s = &self.settings;
+        let mut d = f.debug_struct("Config");
+        d.field("max_frame_size", &s.max_frame_size)
+            .field("max_message_size", &s.max_message_size)
+            .field("max_fragments", &s.max_fragments)
+            .field("auto_pong", &s.auto_pong)
+            .field("max_handshake_bytes", &s.max_handshake_bytes)
+            .field("max_headers", &s.max_headers)
+            .field("origin_policy", &s.origin_policy);
+        #[cfg(feature = "deflate")]
+        d.field("deflate", &s.deflate);
+        d.field("timeouts", &s.timeouts)
+            .field("streaming", &s.streaming)
+            .finish()
     }
 }
 
@@ -407,6 +420,24 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clones_share_settings_and_setters_copy_on_write() {
+        let base = Config::default().with_max_frame_size(1 << 12).unwrap();
+        let shared = base.clone();
+        // One copy of the settings between the two: a connection given a
+        // clone holds a pointer, not 160 bytes.
+        assert!(Arc::ptr_eq(&base.settings, &shared.settings));
+        assert_eq!(Arc::strong_count(&base.settings), 2);
+        // Changing a clone leaves the others as they were.
+        let changed = shared.clone().with_max_frame_size(1 << 13).unwrap();
+        assert_eq!(base.max_frame_size(), 1 << 12);
+        assert_eq!(shared.max_frame_size(), 1 << 12);
+        assert_eq!(changed.max_frame_size(), 1 << 13);
+        assert!(!Arc::ptr_eq(&base.settings, &changed.settings));
+        let debug = alloc::format!("{base:?}");
+        assert!(debug.starts_with("Config {") && debug.contains("max_frame_size: 4096"));
+    }
 
     #[test]
     fn invalid_values_are_errors() {
