@@ -49,7 +49,7 @@ impl Default for MaybeTime {
     }
 }
 
-/// Every connection carries these, so they are kept compact (64 bytes, not
+/// Every connection carries these, so they are kept compact (56 bytes, not
 /// 120): optional times in 8 bytes each, the round trip as a time span.
 #[derive(Debug, Default)]
 pub(super) struct Timers {
@@ -57,18 +57,22 @@ pub(super) struct Timers {
     now: MaybeTime,
     /// When input last arrived, as of the last `handle_timeout` that saw it.
     last_heard: Timestamp,
-    open_deadline: MaybeTime,
+    /// The open deadline while connecting, the close deadline once closing
+    /// (`closing` says which): a connection is never in both phases, and
+    /// never connecting again once closing.
+    phase_deadline: MaybeTime,
     /// When the last keepalive ping went out (none once answered); its
     /// sequence number is the one before `next_seq`.
     ping_sent: MaybeTime,
     /// Nothing heard by then after a keepalive ping means the peer is gone.
     dead_deadline: MaybeTime,
-    close_deadline: MaybeTime,
     /// The last measured round trip, in nanoseconds (none: `u64::MAX`).
     latency: MaybeTime,
     next_seq: u32,
     /// Input arrived since the last `handle_timeout`.
     heard: bool,
+    /// `phase_deadline` is the close deadline.
+    closing: bool,
 }
 
 impl Timers {
@@ -102,7 +106,7 @@ impl Timers {
         if self.now.get().is_none() {
             self.last_heard = now;
             if state == State::Connecting {
-                self.open_deadline = MaybeTime::new(t.open_timeout.map(|d| now + d));
+                self.phase_deadline = MaybeTime::new(t.open_timeout.map(|d| now + d));
             }
         }
         self.now = MaybeTime::new(Some(now));
@@ -112,7 +116,7 @@ impl Timers {
             self.dead_deadline = MaybeTime::NONE;
         }
         match state {
-            State::Connecting => match self.open_deadline.get() {
+            State::Connecting => match self.open_deadline() {
                 Some(deadline) if now >= deadline => Action::Expire(Timeout::Opening),
                 _ => Action::Nothing,
             },
@@ -139,8 +143,9 @@ impl Timers {
                 let Some(timeout) = t.close_timeout else {
                     return Action::Nothing;
                 };
-                let deadline = self.close_deadline.get().unwrap_or(now + timeout);
-                self.close_deadline = MaybeTime::new(Some(deadline));
+                let deadline = self.close_deadline().unwrap_or(now + timeout);
+                self.phase_deadline = MaybeTime::new(Some(deadline));
+                self.closing = true;
                 if now >= deadline {
                     Action::Expire(Timeout::Closing)
                 } else {
@@ -168,15 +173,23 @@ impl Timers {
             return Some(Timestamp::ZERO);
         };
         match state {
-            State::Connecting => self.open_deadline.get(),
+            State::Connecting => self.open_deadline(),
             State::Open => self
                 .dead_deadline
                 .get()
                 .or_else(|| self.keepalive_deadline(t)),
             // Our close went out since the last call: arm it at the next one.
-            State::Closing => Some(self.close_deadline.get().unwrap_or(now)),
+            State::Closing => Some(self.close_deadline().unwrap_or(now)),
             State::Closed => None,
         }
+    }
+
+    fn open_deadline(&self) -> Option<Timestamp> {
+        self.phase_deadline.get().filter(|_| !self.closing)
+    }
+
+    fn close_deadline(&self) -> Option<Timestamp> {
+        self.phase_deadline.get().filter(|_| self.closing)
     }
 
     /// Keepalive fires an interval after the later of the last input and
@@ -188,5 +201,39 @@ impl Timers {
             None => self.last_heard,
         };
         Some(since + interval)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_deadline_does_not_inherit_the_open_deadline() {
+        // The open and close deadlines share one slot: a connection that
+        // opened and closed between two clock readings must get the close
+        // timeout from the reading after, not the old open deadline.
+        let secs = |s| Some(Duration::from_secs(s));
+        let t = Timeouts {
+            ping_interval: None,
+            ping_timeout: None,
+            open_timeout: secs(10),
+            close_timeout: secs(2),
+        };
+        let at = |s: u64| Timestamp::from_millis(s * 1000);
+        let mut timers = Timers::default();
+        assert_eq!(
+            timers.on_time(at(0), State::Connecting, &t),
+            Action::Nothing
+        );
+        assert_eq!(timers.deadline(State::Connecting, &t), Some(at(10)));
+        // Open, then closing, with no reading in between.
+        assert_eq!(timers.deadline(State::Closing, &t), Some(at(0)));
+        assert_eq!(timers.on_time(at(1), State::Closing, &t), Action::Nothing);
+        assert_eq!(timers.deadline(State::Closing, &t), Some(at(3)));
+        assert_eq!(
+            timers.on_time(at(3), State::Closing, &t),
+            Action::Expire(Timeout::Closing)
+        );
     }
 }
