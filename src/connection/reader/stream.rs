@@ -159,7 +159,9 @@ enum Step {
 }
 
 impl Reader {
-    /// Streaming mode's [`advance`](Reader::advance).
+    /// Streaming mode's [`advance`](Reader::advance). Kept out of line: the
+    /// whole-message path it branches off from is the hot one.
+    #[inline(never)]
     pub(super) fn advance_streaming(
         &mut self,
         tx: &mut impl Outbox,
