@@ -1,13 +1,15 @@
 //! permessage-deflate: throughput and ratio of wsmachine's compression on
 //! text payloads (JSON-like records and English-like prose), end to end
 //! through two `Connection`s: the client compresses and frames, the server
-//! inflates and delivers. Levels 1 (the default) and 6.
+//! inflates and delivers. Levels 1 (the default) and 6; the compressor alone
+//! against miniz_oxide at levels 1, 6 and 7 (the first cost-based level).
 //!
 //! Neither peer is measured: tungstenite 0.30 and fastwebsockets 0.10 have
 //! no permessage-deflate.
 //!
 //! `cargo bench --features deflate --bench compress` (`WSM_BENCH_QUICK=1` for
-//! a short run).
+//! a short run; `-- miniz` for the compressor-alone table only, `-- presets`
+//! for the per-preset ratios only).
 
 mod common;
 
@@ -123,6 +125,12 @@ fn server_read(level: u8, head: &[u8], wire: &[u8]) -> u64 {
 
 fn main() {
     let total = if quick() { 2 << 20 } else { 16 << 20 };
+    let only = std::env::args().skip(1).find(|a| !a.starts_with("--"));
+    match only.as_deref() {
+        Some("miniz") => return against_miniz(total),
+        Some("presets") => return presets(total),
+        _ => {}
+    }
     let mut rng = Rng::new(7);
     println!("# permessage-deflate: wsmachine client compresses, server inflates\n");
     println!(
@@ -183,7 +191,7 @@ fn against_miniz(total: usize) {
         for size in [1024usize, 16 * 1024] {
             let messages: Vec<String> = (0..total / size).map(|_| make(&mut rng, size)).collect();
             let bytes: usize = messages.iter().map(String::len).sum();
-            for level in [1u8, 6] {
+            for level in [1u8, 6, 7] {
                 let config = DeflateConfig::default().with_level(level).expect("valid");
                 let direction = Direction {
                     max_window_bits: 15,
@@ -222,7 +230,7 @@ fn against_miniz(total: usize) {
                 let times = compare(runs(), &mut [&mut ours, &mut theirs]);
                 let mbs = |t: std::time::Duration| bytes as f64 / 1e6 / t.as_secs_f64();
                 println!(
-                    "| {name} | {} KiB | {level} | {:.3} | {:.3} | {:.0} MB/s | {:.0} MB/s | {:.2}x |",
+                    "| {name} | {} KiB | {level} | {:.4} | {:.4} | {:.0} MB/s | {:.0} MB/s | {:.2}x |",
                     size >> 10,
                     a as f64 / bytes as f64,
                     b as f64 / bytes as f64,

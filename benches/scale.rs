@@ -6,7 +6,11 @@
 //! cargo build --release --features deflate --example event_loop
 //! cargo bench --features deflate --bench scale            # everything (~5 min)
 //! cargo bench --features deflate --bench scale -- storm   # the storm alone
+//! cargo bench --features deflate --bench scale -- idle    # event_loop idle alone
 //! ```
+//!
+//! `idle` runs only `event_loop`'s idle case, `WSM_SCALE_RUNS` times (3 by
+//! default) per connection count, each in a fresh server process.
 //!
 //! Each server runs as its own process (so that its memory is its own, and
 //! because this machine allows 20,000 open files per process, which one
@@ -445,6 +449,30 @@ fn deflate_case(server: &Server, n: usize, frame: &[u8]) -> f64 {
     per_conn(server.rss(), before, n)
 }
 
+/// `event_loop`'s idle figure alone, several runs per count (each in a
+/// fresh process), to compare layouts of `Connection` quickly.
+fn idle_only(event_loop: &PathBuf) {
+    let runs: usize = std::env::var("WSM_SCALE_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    println!("| server | connections | idle, per run |");
+    println!("|---|---|---|");
+    for &n in &counts() {
+        let figures: Vec<String> = (0..runs)
+            .map(|_| {
+                let server = Server::start("event_loop", event_loop, &el_args(&[]));
+                let mut client = Client::new();
+                let before = server.rss();
+                let opened = client.open(server.addr, n, false);
+                assert_eq!(opened.completed, n, "event_loop: {opened:?}");
+                format!("{:.0} B", per_conn(server.rss(), before, n))
+            })
+            .collect();
+        println!("| event_loop | {n} | {} |", figures.join(" / "));
+    }
+}
+
 fn counts() -> Vec<usize> {
     if let Ok(list) = std::env::var("WSM_SCALE_N") {
         return list
@@ -501,6 +529,7 @@ fn main() {
             }
         }
         Some("storm") => storm(&event_loop_path()),
+        Some("idle") => idle_only(&event_loop_path()),
         _ => {
             let event_loop = event_loop_path();
             let me = std::env::current_exe().expect("current exe");

@@ -110,9 +110,10 @@ document.getElementById("f").onsubmit = (e) => {
 "#;
 
 enum Phase {
-    /// Reading the request head, to tell a plain `GET /` from anything else;
-    /// when it started, and when to give up (the open timeout).
-    Peek(Vec<u8>, Timestamp, Option<Timestamp>),
+    /// Reading the request head, to tell a plain `GET /` from anything else
+    /// (boxed: every client's entry in the table is as large as the largest
+    /// phase, and an open connection is `Ws`).
+    Peek(Box<Peek>),
     /// The engine owns the bytes: the opening handshake, then frames.
     Ws(Box<Connection>),
     /// The page is being written; the socket closes after it.
@@ -120,6 +121,14 @@ enum Phase {
     /// Write side shut down after an HTTP response: input is read and
     /// discarded until the client closes, the deadline, or the byte bound.
     Linger(Timestamp, usize),
+}
+
+/// The request head read so far; when it started, and when to give up (the
+/// open timeout).
+struct Peek {
+    head: Vec<u8>,
+    started: Timestamp,
+    give_up: Option<Timestamp>,
 }
 
 struct Client {
@@ -324,7 +333,11 @@ fn serve(mut listener: TcpListener, config: &Config) -> io::Result<()> {
                     let give_up = config.open_timeout().map(|t| clock() + t);
                     let mut client = Client {
                         stream,
-                        phase: Phase::Peek(Vec::new(), clock(), give_up),
+                        phase: Phase::Peek(Box::new(Peek {
+                            head: Vec::new(),
+                            started: clock(),
+                            give_up,
+                        })),
                         readable: false,
                         writable: false,
                         eof: false,
@@ -411,7 +424,7 @@ fn deadline_of(c: &Client) -> Option<Timestamp> {
         return None;
     }
     match &c.phase {
-        Phase::Peek(_, _, give_up) => *give_up,
+        Phase::Peek(peek) => peek.give_up,
         Phase::Ws(conn) => match (conn.poll_timeout(), c.release_at) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -425,8 +438,12 @@ fn deadline_of(c: &Client) -> Option<Timestamp> {
 /// has something to do now (a ping to write, or an end to act on).
 fn expire(c: &mut Client, now: Timestamp) -> bool {
     match &mut c.phase {
-        Phase::Peek(_, _, Some(give_up)) | Phase::Linger(give_up, _) if *give_up <= now => {
-            c.eof = true; // a handshake that never came, or enough lingering
+        Phase::Peek(peek) if peek.give_up.is_some_and(|give_up| give_up <= now) => {
+            c.eof = true; // a handshake that never came
+            true
+        }
+        Phase::Linger(give_up, _) if *give_up <= now => {
+            c.eof = true; // enough lingering
             true
         }
         Phase::Ws(conn) => match conn.handle_timeout(now) {
@@ -514,8 +531,9 @@ fn drive(c: &mut Client, scratch: &mut [u8], config: &Config, now: Timestamp) ->
 /// Feeds what was read (empty: end of stream) to the client's current phase.
 fn input(c: &mut Client, data: &[u8], config: &Config, now: Timestamp) {
     let phase = &mut c.phase;
-    if let Phase::Peek(head, started, _) = phase {
-        let started = *started;
+    if let Phase::Peek(peek) = phase {
+        let started = peek.started;
+        let head = &mut peek.head;
         head.extend_from_slice(data);
         let mut headers = [httparse::EMPTY_HEADER; 64];
         let mut req = httparse::Request::new(&mut headers);

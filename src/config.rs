@@ -1,5 +1,6 @@
 //! Limits and switches for a [`Connection`](crate::Connection).
 
+use alloc::sync::Arc;
 use core::time::Duration;
 
 use crate::error::ConfigError;
@@ -19,8 +20,20 @@ use crate::handshake::{HandshakeLimits, OriginPolicy};
 /// assert_eq!(config.max_message_size(), 1 << 20);
 /// # Ok::<(), wsmachine::ConfigError>(())
 /// ```
-#[derive(Clone, Debug)]
+///
+/// Cloning is cheap and clones share one copy of the settings (a reference
+/// count): a server that gives every connection a clone of one `Config`
+/// holds the settings once, and each connection a pointer to them. A setter
+/// on a shared `Config` copies the settings first (clone on write), so the
+/// other clones never change.
+#[derive(Clone)]
 pub struct Config {
+    settings: Arc<Settings>,
+}
+
+/// What a [`Config`] holds, shared between its clones.
+#[derive(Clone)]
+struct Settings {
     max_frame_size: usize,
     max_message_size: usize,
     max_fragments: usize,
@@ -70,7 +83,34 @@ fn check_duration(
 /// the binding constraint there, and 1 TiB elsewhere.
 const LIMIT_CEILING: u64 = 1 << 40;
 
+impl core::fmt::Debug for Config {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let s = &self.settings;
+        let mut d = f.debug_struct("Config");
+        d.field("max_frame_size", &s.max_frame_size)
+            .field("max_message_size", &s.max_message_size)
+            .field("max_fragments", &s.max_fragments)
+            .field("auto_pong", &s.auto_pong)
+            .field("max_handshake_bytes", &s.max_handshake_bytes)
+            .field("max_headers", &s.max_headers)
+            .field("origin_policy", &s.origin_policy);
+        #[cfg(feature = "deflate")]
+        d.field("deflate", &s.deflate);
+        d.field("timeouts", &s.timeouts)
+            .field("streaming", &s.streaming)
+            .finish()
+    }
+}
+
 impl Default for Config {
+    fn default() -> Self {
+        Self {
+            settings: Arc::new(Settings::default()),
+        }
+    }
+}
+
+impl Default for Settings {
     fn default() -> Self {
         Self {
             max_frame_size: 16 << 20,
@@ -107,47 +147,52 @@ fn check_limit(name: &'static str, value: usize) -> Result<usize, ConfigError> {
 }
 
 impl Config {
+    /// The settings to change, copied first if other clones share them.
+    fn settings_mut(&mut self) -> &mut Settings {
+        Arc::make_mut(&mut self.settings)
+    }
+
     /// Largest payload of a single received frame, in bytes (default 16 MiB).
     /// A longer frame fails the connection with 1009 as soon as its header
     /// arrives, before any of its payload is buffered.
-    pub const fn max_frame_size(&self) -> usize {
-        self.max_frame_size
+    pub fn max_frame_size(&self) -> usize {
+        self.settings.max_frame_size
     }
 
     /// Largest received message, in bytes, summed over its fragments
     /// (default 64 MiB). Bounds the reassembly buffer; over it, 1009.
-    pub const fn max_message_size(&self) -> usize {
-        self.max_message_size
+    pub fn max_message_size(&self) -> usize {
+        self.settings.max_message_size
     }
 
     /// Most frames one received message may arrive in (default 131,072).
     /// Over it, 1009.
-    pub const fn max_fragments(&self) -> usize {
-        self.max_fragments
+    pub fn max_fragments(&self) -> usize {
+        self.settings.max_fragments
     }
 
     /// Whether a received ping is answered with a pong automatically
     /// (default `true`). Only the pong for the latest ping is kept owed.
-    pub const fn auto_pong(&self) -> bool {
-        self.auto_pong
+    pub fn auto_pong(&self) -> bool {
+        self.settings.auto_pong
     }
 
     /// Largest opening handshake (request or response head), in bytes
     /// (default 8 KiB). Over it a server answers 431.
-    pub const fn max_handshake_bytes(&self) -> usize {
-        self.max_handshake_bytes
+    pub fn max_handshake_bytes(&self) -> usize {
+        self.settings.max_handshake_bytes
     }
 
     /// Most header lines in the opening handshake (default 64). Over it a
     /// server answers 431.
-    pub const fn max_headers(&self) -> usize {
-        self.max_headers
+    pub fn max_headers(&self) -> usize {
+        self.settings.max_headers
     }
 
     /// Which `Origin`s a server accepts (default [`OriginPolicy::SameHost`]:
     /// a browser page from another host is refused with 403).
-    pub const fn origin_policy(&self) -> &OriginPolicy {
-        &self.origin_policy
+    pub fn origin_policy(&self) -> &OriginPolicy {
+        &self.settings.origin_policy
     }
 
     /// Keepalive: after this long with nothing received on an open
@@ -156,8 +201,8 @@ impl Config {
     ///
     /// Timers run only when the driver gives the connection the time: see
     /// [`Connection::poll_timeout`](crate::Connection::poll_timeout).
-    pub const fn ping_interval(&self) -> Option<Duration> {
-        self.timeouts.ping_interval
+    pub fn ping_interval(&self) -> Option<Duration> {
+        self.settings.timeouts.ping_interval
     }
 
     /// Dead peer: if nothing at all arrives within this long after a
@@ -165,23 +210,23 @@ impl Config {
     /// [`Timeout::DeadPeer`](crate::Timeout::DeadPeer) and close code 1011
     /// (default 20 s; `None` waits forever). Without
     /// [`ping_interval`](Self::ping_interval) no ping is sent and this never fires.
-    pub const fn ping_timeout(&self) -> Option<Duration> {
-        self.timeouts.ping_timeout
+    pub fn ping_timeout(&self) -> Option<Duration> {
+        self.settings.timeouts.ping_timeout
     }
 
     /// Opening: the handshake must complete within this long after the
     /// connection's clock starts, in both roles (default 10 s), or
     /// [`Timeout::Opening`](crate::Timeout::Opening). A server waiting for
     /// its application's decision is waiting too.
-    pub const fn open_timeout(&self) -> Option<Duration> {
-        self.timeouts.open_timeout
+    pub fn open_timeout(&self) -> Option<Duration> {
+        self.settings.timeouts.open_timeout
     }
 
     /// Closing: after this end's close frame, wait at most this long for the
     /// peer's (default 10 s), then the connection is closed with
     /// [`Timeout::Closing`](crate::Timeout::Closing).
-    pub const fn close_timeout(&self) -> Option<Duration> {
-        self.timeouts.close_timeout
+    pub fn close_timeout(&self) -> Option<Duration> {
+        self.settings.timeouts.close_timeout
     }
 
     /// Sets [`ping_interval`](Self::ping_interval): `None` (off), or more than zero and at most a day.
@@ -189,7 +234,8 @@ impl Config {
         mut self,
         interval: impl Into<Option<Duration>>,
     ) -> Result<Self, ConfigError> {
-        self.timeouts.ping_interval = check_duration("ping_interval", interval.into())?;
+        self.settings_mut().timeouts.ping_interval =
+            check_duration("ping_interval", interval.into())?;
         Ok(self)
     }
 
@@ -198,7 +244,7 @@ impl Config {
         mut self,
         timeout: impl Into<Option<Duration>>,
     ) -> Result<Self, ConfigError> {
-        self.timeouts.ping_timeout = check_duration("ping_timeout", timeout.into())?;
+        self.settings_mut().timeouts.ping_timeout = check_duration("ping_timeout", timeout.into())?;
         Ok(self)
     }
 
@@ -207,7 +253,7 @@ impl Config {
         mut self,
         timeout: impl Into<Option<Duration>>,
     ) -> Result<Self, ConfigError> {
-        self.timeouts.open_timeout = check_duration("open_timeout", timeout.into())?;
+        self.settings_mut().timeouts.open_timeout = check_duration("open_timeout", timeout.into())?;
         Ok(self)
     }
 
@@ -216,13 +262,14 @@ impl Config {
         mut self,
         timeout: impl Into<Option<Duration>>,
     ) -> Result<Self, ConfigError> {
-        self.timeouts.close_timeout = check_duration("close_timeout", timeout.into())?;
+        self.settings_mut().timeouts.close_timeout =
+            check_duration("close_timeout", timeout.into())?;
         Ok(self)
     }
 
     /// All four timers off: the connection never asks for the time.
     pub fn without_timeouts(mut self) -> Self {
-        self.timeouts = Timeouts {
+        self.settings_mut().timeouts = Timeouts {
             ping_interval: None,
             ping_timeout: None,
             open_timeout: None,
@@ -231,14 +278,14 @@ impl Config {
         self
     }
 
-    pub(crate) const fn timeouts(&self) -> &Timeouts {
-        &self.timeouts
+    pub(crate) fn timeouts(&self) -> &Timeouts {
+        &self.settings.timeouts
     }
 
     pub(crate) fn handshake_limits(&self) -> HandshakeLimits {
         HandshakeLimits {
-            max_bytes: self.max_handshake_bytes,
-            max_headers: self.max_headers,
+            max_bytes: self.settings.max_handshake_bytes,
+            max_headers: self.settings.max_headers,
         }
     }
 
@@ -250,7 +297,7 @@ impl Config {
         if bytes > 1 << 20 {
             return Err(ConfigError::LimitTooLarge("max_handshake_bytes"));
         }
-        self.max_handshake_bytes = bytes;
+        self.settings_mut().max_handshake_bytes = bytes;
         Ok(self)
     }
 
@@ -262,7 +309,7 @@ impl Config {
         if count > 1024 {
             return Err(ConfigError::LimitTooLarge("max_headers"));
         }
-        self.max_headers = count;
+        self.settings_mut().max_headers = count;
         Ok(self)
     }
 
@@ -270,45 +317,45 @@ impl Config {
     /// (default: enabled, both windows 15, context takeover both ways, level
     /// 6, messages under 64 bytes sent uncompressed).
     #[cfg(feature = "deflate")]
-    pub const fn deflate(&self) -> &crate::deflate::DeflateConfig {
-        &self.deflate
+    pub fn deflate(&self) -> &crate::deflate::DeflateConfig {
+        &self.settings.deflate
     }
 
     /// Sets [`deflate`](Self::deflate); `DeflateConfig::default().with_enabled(false)`
     /// turns compression off.
     #[cfg(feature = "deflate")]
     pub fn with_deflate(mut self, deflate: crate::deflate::DeflateConfig) -> Self {
-        self.deflate = deflate;
+        self.settings_mut().deflate = deflate;
         self
     }
 
     /// Sets [`origin_policy`](Self::origin_policy).
     pub fn with_origin_policy(mut self, policy: OriginPolicy) -> Self {
-        self.origin_policy = policy;
+        self.settings_mut().origin_policy = policy;
         self
     }
 
     /// Sets [`max_frame_size`](Self::max_frame_size); 1 byte to 1 TiB.
     pub fn with_max_frame_size(mut self, bytes: usize) -> Result<Self, ConfigError> {
-        self.max_frame_size = check_limit("max_frame_size", bytes)?;
+        self.settings_mut().max_frame_size = check_limit("max_frame_size", bytes)?;
         Ok(self)
     }
 
     /// Sets [`max_message_size`](Self::max_message_size); 1 byte to 1 TiB.
     pub fn with_max_message_size(mut self, bytes: usize) -> Result<Self, ConfigError> {
-        self.max_message_size = check_limit("max_message_size", bytes)?;
+        self.settings_mut().max_message_size = check_limit("max_message_size", bytes)?;
         Ok(self)
     }
 
     /// Sets [`max_fragments`](Self::max_fragments); at least 1.
     pub fn with_max_fragments(mut self, count: usize) -> Result<Self, ConfigError> {
-        self.max_fragments = check_limit("max_fragments", count)?;
+        self.settings_mut().max_fragments = check_limit("max_fragments", count)?;
         Ok(self)
     }
 
     /// Sets [`auto_pong`](Self::auto_pong).
     pub fn with_auto_pong(mut self, on: bool) -> Self {
-        self.auto_pong = on;
+        self.settings_mut().auto_pong = on;
         self
     }
 }
@@ -327,13 +374,13 @@ impl Config {
     /// read or a frame boundary is held back, at most 3 bytes, and starts
     /// the next chunk); invalid text fails the connection with 1007 as soon
     /// as it arrives, after every chunk before it was delivered.
-    pub const fn streaming(&self) -> bool {
-        self.streaming.on
+    pub fn streaming(&self) -> bool {
+        self.settings.streaming.on
     }
 
     /// Sets [`streaming`](Self::streaming).
     pub fn with_streaming(mut self, on: bool) -> Self {
-        self.streaming.on = on;
+        self.settings_mut().streaming.on = on;
         self
     }
 
@@ -354,18 +401,18 @@ impl Config {
     /// # Ok::<(), wsmachine::ConfigError>(())
     /// ```
     pub fn without_message_size_limit(mut self) -> Self {
-        self.streaming.unlimited_messages = true;
+        self.settings_mut().streaming.unlimited_messages = true;
         self
     }
 
     /// The message size limit that applies in streaming mode: `None` after
     /// [`without_message_size_limit`](Self::without_message_size_limit),
     /// else [`max_message_size`](Self::max_message_size).
-    pub const fn streamed_message_limit(&self) -> Option<usize> {
-        if self.streaming.unlimited_messages {
+    pub fn streamed_message_limit(&self) -> Option<usize> {
+        if self.settings.streaming.unlimited_messages {
             None
         } else {
-            Some(self.max_message_size)
+            Some(self.settings.max_message_size)
         }
     }
 }
@@ -373,6 +420,24 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clones_share_settings_and_setters_copy_on_write() {
+        let base = Config::default().with_max_frame_size(1 << 12).unwrap();
+        let shared = base.clone();
+        // One copy of the settings between the two: a connection given a
+        // clone holds a pointer, not 160 bytes.
+        assert!(Arc::ptr_eq(&base.settings, &shared.settings));
+        assert_eq!(Arc::strong_count(&base.settings), 2);
+        // Changing a clone leaves the others as they were.
+        let changed = shared.clone().with_max_frame_size(1 << 13).unwrap();
+        assert_eq!(base.max_frame_size(), 1 << 12);
+        assert_eq!(shared.max_frame_size(), 1 << 12);
+        assert_eq!(changed.max_frame_size(), 1 << 13);
+        assert!(!Arc::ptr_eq(&base.settings, &changed.settings));
+        let debug = alloc::format!("{base:?}");
+        assert!(debug.starts_with("Config {") && debug.contains("max_frame_size: 4096"));
+    }
 
     #[test]
     fn invalid_values_are_errors() {

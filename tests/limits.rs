@@ -365,6 +365,39 @@ fn ping_flood_from_a_peer_that_never_reads_keeps_output_bounded() {
     assert_eq!(owed, vec![(0x8A, vec![99; 125])], "the latest ping's pong");
 }
 
+/// The owed-pong slot: held only from a ping until the connection is idle
+/// again, and the same slot for every ping of a flood (memory does not
+/// grow with their number while the output is backed up).
+#[test]
+fn pong_slot_is_kept_through_a_flood_and_freed_when_idle() {
+    let mut server = open_server(Config::default());
+    server.release_idle_buffers();
+    assert_eq!(server.memory_usage(), 0);
+    // Back the output up so that pongs stay owed, then flood.
+    server.send_binary(&[7; 20 * 1024]).unwrap();
+    let mut held = None;
+    for i in 0..1_000u32 {
+        server.receive(&client_frame(0x89, &i.to_be_bytes()));
+        assert!(matches!(server.next_event(), Ok(Some(Event::Ping(_)))));
+        assert_eq!(server.next_event(), Ok(None));
+        server.release_idle_buffers(); // the owed pong is kept
+        let now = server.memory_usage();
+        assert!(
+            *held.get_or_insert(now) == now,
+            "{now} bytes after ping {i}"
+        );
+    }
+    let backlog = server.pending_output().len();
+    server.advance_output(backlog);
+    let owed = parse_frames(server.pending_output());
+    assert_eq!(owed, vec![(0x8A, 999u32.to_be_bytes().to_vec())]);
+    let n = server.pending_output().len();
+    server.advance_output(n);
+    // Nothing owed and nothing pending: an idle connection holds nothing.
+    server.release_idle_buffers();
+    assert_eq!(server.memory_usage(), 0);
+}
+
 /// Bytes pipelined after the peer's close frame are never interpreted, and
 /// whatever arrives afterwards is dropped without being buffered.
 #[test]

@@ -106,6 +106,7 @@ pub enum Event<'a> {
 ///   (and, for exact keepalive, after every read).
 pub struct Connection {
     role: Role,
+    /// One pointer: clones of a `Config` share its settings.
     config: Config,
     reader: Reader,
     sender: Sender,
@@ -147,7 +148,7 @@ impl Connection {
     /// ```
     pub fn server(config: Config) -> Self {
         let mut conn = Self::new(Role::Server, config, None, false);
-        conn.opening = Opening::AwaitRequest(RequestParser::new());
+        conn.opening = Opening::AwaitRequest(Box::new(RequestParser::new()));
         conn
     }
 
@@ -185,11 +186,11 @@ impl Connection {
         request
             .write_request(&key, conn.sender.raw_output())
             .map_err(|_| UsageError::InvalidHeader)?;
-        conn.opening = Opening::AwaitResponse {
+        conn.opening = Opening::AwaitResponse(Box::new(opening::AwaitResponse {
             parser: ResponseParser::new(),
             request: request.clone(),
             key,
-        };
+        }));
         Ok(conn)
     }
 
@@ -679,7 +680,7 @@ fn raw_to_event<'a>(
         })),
         RawEvent::Chunk(at) => {
             let bytes = if at.inflated {
-                &reader.inflated[at.range]
+                &reader.stream.inflated()[at.range]
             } else {
                 &reader.buf[at.range]
             };
@@ -714,4 +715,30 @@ fn message(kind: MessageKind, payload: &[u8]) -> Result<Event<'_>, ProtocolError
             Message::Text(crate::utf8::to_str(payload).map_err(|_| ProtocolError::InvalidUtf8)?)
         }
     }))
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::Connection;
+    use core::mem::size_of;
+
+    /// What every connection carries inline, idle or not (a server holding
+    /// many idle connections pays it for each): the open-connection state
+    /// only. The handshake's phases, the owed pong, the codec state, the
+    /// streaming state and the settings (shared between clones of a
+    /// `Config`) are each one pointer here. Growing this is a decision, not
+    /// an accident: README "Memory and scale" gives the per-connection
+    /// figure it feeds.
+    #[test]
+    fn connection_stays_small() {
+        let limit = if cfg!(feature = "deflate") { 328 } else { 312 };
+        assert!(
+            size_of::<Connection>() <= limit,
+            "Connection is {} bytes (limit {limit})",
+            size_of::<Connection>()
+        );
+        assert!(size_of::<super::timers::Timers>() <= 56);
+        assert!(size_of::<super::opening::Opening>() <= 16);
+        assert_eq!(size_of::<crate::Config>(), size_of::<usize>());
+    }
 }

@@ -2,6 +2,7 @@
 //! HTTP/1.1 Upgrade exchange of RFC 6455 section 4, driven over the same
 //! input and output buffers as the frames that follow it.
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -12,28 +13,38 @@ use crate::handshake::{
     ResponseParser, write_accept_response, write_error_response, write_reject_response,
 };
 
-/// Where the opening handshake stands.
+/// Where the opening handshake stands. Every phase's state is boxed, so that
+/// an open connection (`Done`) carries 16 bytes here rather than the size
+/// of the largest phase (a parsed request, about 200 bytes).
 #[derive(Debug)]
 pub(super) enum Opening {
     /// No handshake: the connection was built open, or the handshake is over.
     Done,
     /// Server: reading the client's request.
-    AwaitRequest(RequestParser),
+    AwaitRequest(Box<RequestParser>),
     /// Server: the request was handed out; waiting for `accept` or `reject`.
-    AwaitDecision(HandshakeRequest),
+    AwaitDecision(Box<HandshakeRequest>),
     /// Client: the request is in the output; reading the response head.
-    AwaitResponse {
-        parser: ResponseParser,
-        request: ClientRequest,
-        key: String,
-    },
+    AwaitResponse(Box<AwaitResponse>),
     /// Client: a non-101 response; collecting its body for the application.
-    CollectBody {
-        response: ParsedResponse,
-        body_len: usize,
-    },
+    CollectBody(Box<CollectBody>),
     /// Client: a response the application may inspect (101 accepted, or a refusal).
-    Answered(HandshakeResponse),
+    Answered(Box<HandshakeResponse>),
+}
+
+/// Client: what checking the server's response needs.
+#[derive(Debug)]
+pub(super) struct AwaitResponse {
+    pub(super) parser: ResponseParser,
+    pub(super) request: ClientRequest,
+    pub(super) key: String,
+}
+
+/// Client: a refusal whose body is arriving.
+#[derive(Debug)]
+pub(super) struct CollectBody {
+    response: ParsedResponse,
+    body_len: usize,
 }
 
 /// The server's answer to a client's opening handshake.
@@ -174,17 +185,18 @@ impl Connection {
                     self.reader.consume(used);
                     match request.validate(self.config.origin_policy()) {
                         Ok(request) => {
-                            self.opening = Opening::AwaitDecision(request);
+                            self.opening = Opening::AwaitDecision(Box::new(request));
                             return Ok(true);
                         }
                         Err(e) => return Err(self.refuse(e)),
                     }
                 }
-                Opening::AwaitResponse {
-                    parser,
-                    request,
-                    key,
-                } => {
+                Opening::AwaitResponse(waiting) => {
+                    let AwaitResponse {
+                        parser,
+                        request,
+                        key,
+                    } = &mut **waiting;
                     let (response, used) = match parser.parse(self.reader.input(), limits) {
                         Ok(Some(parsed)) => parsed,
                         Ok(None) => return self.handshake_needs_more(),
@@ -193,7 +205,8 @@ impl Connection {
                     self.reader.consume(used);
                     if response.status() != 101 {
                         let body_len = response.body_len(limits);
-                        self.opening = Opening::CollectBody { response, body_len };
+                        self.opening =
+                            Opening::CollectBody(Box::new(CollectBody { response, body_len }));
                         continue;
                     }
                     let negotiated = response.validate(request, key).map_err(failed)?;
@@ -202,7 +215,8 @@ impl Connection {
                         self.config.deflate(),
                         &negotiated.extensions,
                     );
-                    self.opening = Opening::Answered(HandshakeResponse::new(response, negotiated));
+                    self.opening =
+                        Opening::Answered(Box::new(HandshakeResponse::new(response, negotiated)));
                     self.sender.set_open();
                     self.announce_connected = true;
                     #[cfg(feature = "deflate")]
@@ -214,22 +228,24 @@ impl Connection {
                     }
                     return Ok(true);
                 }
-                Opening::CollectBody { body_len, .. } => {
+                Opening::CollectBody(collect) => {
+                    let body_len = collect.body_len;
                     let input_len = self.reader.input().len();
-                    if input_len < *body_len && !self.reader.at_eof() {
+                    if input_len < body_len && !self.reader.at_eof() {
                         return Ok(false);
                     }
-                    let take = input_len.min(*body_len);
+                    let take = input_len.min(body_len);
                     let mut status = 0;
-                    if let Opening::CollectBody { mut response, .. } =
+                    if let Opening::CollectBody(collect) =
                         core::mem::replace(&mut self.opening, Opening::Done)
                     {
+                        let mut response = collect.response;
                         response.set_body(&self.reader.input()[..take]);
                         status = response.status();
-                        self.opening = Opening::Answered(HandshakeResponse::new(
+                        self.opening = Opening::Answered(Box::new(HandshakeResponse::new(
                             response,
                             crate::handshake::Negotiated::default(),
-                        ));
+                        )));
                     }
                     self.reader.consume(take);
                     return Err(failed(HandshakeError::UnexpectedStatus { status }));
@@ -303,7 +319,7 @@ impl Connection {
         };
         let config = self.config.deflate();
         self.sender.set_deflater(params.compressor(side, config));
-        self.reader.inflater = Some(params.decompressor(side, config));
+        self.reader.inflater = Some(Box::new(params.decompressor(side, config)));
         self.reader.allowed_rsv = 0b100;
         self.deflate_params = Some(params);
     }

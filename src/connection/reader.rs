@@ -50,7 +50,8 @@ pub(super) struct ChunkAt {
 #[derive(Clone, Copy, Debug)]
 struct PartialFrame {
     header: FrameHeader,
-    header_len: usize,
+    /// At most 14 ([`crate::frame::MAX_HEADER_LEN`]).
+    header_len: u8,
     payload_len: usize,
     /// Payload bytes already unmasked (and, for text, checked).
     done: usize,
@@ -88,11 +89,10 @@ pub(super) struct Reader {
     read_request: usize,
     /// permessage-deflate, once negotiated.
     #[cfg(feature = "deflate")]
-    pub(super) inflater: Option<crate::deflate::Decompressor>,
-    /// Streaming mode: where the message being handed out stands.
-    stream: stream::StreamState,
-    /// Streaming mode: the bounded buffer compressed messages inflate into.
-    pub(super) inflated: Vec<u8>,
+    pub(super) inflater: Option<alloc::boxed::Box<crate::deflate::Decompressor>>,
+    /// Streaming mode: where the message being handed out stands, and the
+    /// bounded buffer compressed messages inflate into.
+    pub(super) stream: stream::LazyStreamState,
 }
 
 impl Reader {
@@ -171,10 +171,11 @@ impl Reader {
             self.assembly = Vec::new();
             self.assembly_delivered = false;
         }
+        self.stream.release_if_idle(self.fragmented.is_some());
     }
 
     pub(super) fn memory_usage(&self) -> usize {
-        self.buf.capacity() + self.assembly.capacity() + self.inflated.capacity()
+        self.buf.capacity() + self.assembly.capacity() + self.stream.memory_usage()
     }
 
     /// Drives the frame decoder until one event is ready or more input is needed.
@@ -214,7 +215,7 @@ impl Reader {
                     }
                 },
             };
-            let payload_at = self.start + frame.header_len;
+            let payload_at = self.start + usize::from(frame.header_len);
             let available = (self.end - payload_at).min(frame.payload_len);
             if available > frame.done {
                 let chunk = &mut self.buf[payload_at + frame.done..payload_at + available];
@@ -327,7 +328,7 @@ impl Reader {
             // while idle.
             let small_frame = self
                 .frame
-                .is_none_or(|f| f.header_len + f.payload_len <= KEEP_CAPACITY);
+                .is_none_or(|f| usize::from(f.header_len) + f.payload_len <= KEEP_CAPACITY);
             if pending == 0 {
                 self.buf = Vec::new();
                 self.start = 0;
@@ -414,7 +415,8 @@ impl Reader {
         }
         Ok(PartialFrame {
             header: *header,
-            header_len,
+            // The decoder's header is at most 14 bytes.
+            header_len: u8::try_from(header_len).unwrap_or(u8::MAX),
             payload_len,
             done: 0,
             // Compressed text is checked once inflated.

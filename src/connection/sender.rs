@@ -83,19 +83,40 @@ pub struct Sender {
     close_sent: bool,
     close_received: bool,
     failed: bool,
-    /// The one owed control reply: the pong for the latest ping.
-    owed_pong: Option<([u8; 125], u8)>,
-    /// permessage-deflate, once negotiated.
+    /// The one owed control reply, the pong for the latest ping: allocated
+    /// on the first ping and reused for every later one (a ping flood never
+    /// allocates per ping), freed by `release_if_drained` when nothing is
+    /// owed, so that an idle connection does not carry 125 bytes for it.
+    pong: Option<Box<PongSlot>>,
+    /// permessage-deflate, once negotiated (boxed: 8 bytes on a connection
+    /// without compression rather than the compressor's settings).
     #[cfg(feature = "deflate")]
-    deflater: Option<crate::deflate::Compressor>,
-    /// Compressed payload under construction (kept to reuse its allocation).
-    #[cfg(feature = "deflate")]
-    scratch: Vec<u8>,
+    deflater: Option<Box<Deflating>>,
     /// The fragmented message being sent is compressed.
     #[cfg(feature = "deflate")]
     outgoing_compressed: bool,
     /// A message streamed with `begin_message` / `write_chunk` / `finish_message`.
-    stream: Option<stream::OutStream>,
+    /// (Boxed while a message is streamed: 8 bytes otherwise, not 40.)
+    stream: Option<Box<stream::OutStream>>,
+}
+
+/// permessage-deflate's sending state, boxed together: a connection without
+/// compression carries one empty pointer for it.
+#[cfg(feature = "deflate")]
+#[derive(Debug)]
+struct Deflating {
+    compressor: crate::deflate::Compressor,
+    /// Compressed payload under construction (kept to reuse its allocation).
+    scratch: Vec<u8>,
+}
+
+/// The payload of the pong owed for the latest ping.
+#[derive(Debug)]
+struct PongSlot {
+    payload: [u8; 125],
+    len: u8,
+    /// The pong is owed (not yet queued).
+    owed: bool,
 }
 
 impl core::fmt::Debug for Sender {
@@ -121,11 +142,10 @@ impl Sender {
             close_sent: false,
             close_received: false,
             failed: false,
-            owed_pong: None,
+            pong: None,
             #[cfg(feature = "deflate")]
             deflater: None,
             #[cfg(feature = "deflate")]
-            scratch: Vec::new(),
             #[cfg(feature = "deflate")]
             outgoing_compressed: false,
             stream: None,
@@ -134,7 +154,10 @@ impl Sender {
 
     #[cfg(feature = "deflate")]
     pub(super) fn set_deflater(&mut self, deflater: crate::deflate::Compressor) {
-        self.deflater = Some(deflater);
+        self.deflater = Some(Box::new(Deflating {
+            compressor: deflater,
+            scratch: Vec::new(),
+        }));
     }
 
     /// The connection's lifecycle state.
@@ -251,7 +274,8 @@ impl Sender {
         #[cfg(feature = "deflate")]
         if let Some(deflater) = &mut self.deflater {
             if opcode != OpCode::Continuation {
-                self.outgoing_compressed = streamed || deflater.should_compress(payload.len());
+                self.outgoing_compressed =
+                    streamed || deflater.compressor.should_compress(payload.len());
             }
             if self.outgoing_compressed {
                 // RFC 7692 section 6.1: RSV1 on the first frame of a compressed message only.
@@ -260,13 +284,13 @@ impl Sender {
                 } else {
                     RSV1
                 };
-                let mut scratch = core::mem::take(&mut self.scratch);
+                let mut scratch = core::mem::take(&mut deflater.scratch);
                 scratch.clear();
-                deflater.compress_fragment(payload, &mut scratch);
+                deflater.compressor.compress_fragment(payload, &mut scratch);
                 if fin {
-                    deflater.finish_message(&mut scratch);
+                    deflater.compressor.finish_message(&mut scratch);
                 } else if streamed {
-                    deflater.flush_fragment(&mut scratch);
+                    deflater.compressor.flush_fragment(&mut scratch);
                 }
                 self.write_frame_rsv(opcode, fin, rsv, &scratch);
                 self.keep_scratch(scratch);
@@ -410,11 +434,11 @@ impl Sender {
         }
         #[cfg(feature = "deflate")]
         if let Some(deflater) = &mut self.deflater
-            && deflater.should_compress(payload.len())
+            && deflater.compressor.should_compress(payload.len())
         {
-            let mut scratch = core::mem::take(&mut self.scratch);
+            let mut scratch = core::mem::take(&mut deflater.scratch);
             scratch.clear();
-            deflater.compress(payload, &mut scratch);
+            deflater.compressor.compress(payload, &mut scratch);
             self.write_frame_rsv(opcode, true, RSV1, &scratch);
             self.keep_scratch(scratch);
             return Ok(());
@@ -425,8 +449,10 @@ impl Sender {
 
     #[cfg(feature = "deflate")]
     fn keep_scratch(&mut self, scratch: Vec<u8>) {
-        if scratch.capacity() <= OUTPUT_KEEP_CAPACITY {
-            self.scratch = scratch;
+        if let Some(deflater) = &mut self.deflater
+            && scratch.capacity() <= OUTPUT_KEEP_CAPACITY
+        {
+            deflater.scratch = scratch;
         }
     }
 
@@ -505,7 +531,7 @@ impl Sender {
         };
         self.write_frame(OpCode::Close, true, &payload[..len]);
         self.close_sent = true;
-        self.owed_pong = None;
+        self.pong = None;
     }
 
     /// Records the pong owed for a ping and queues it if output is not backed up.
@@ -513,9 +539,18 @@ impl Sender {
         if self.close_sent {
             return;
         }
-        let mut slot = [0u8; 125];
-        slot[..payload.len()].copy_from_slice(payload);
-        self.owed_pong = Some((slot, payload.len() as u8));
+        let slot = self.pong.get_or_insert_with(|| {
+            Box::new(PongSlot {
+                payload: [0; 125],
+                len: 0,
+                owed: false,
+            })
+        });
+        // payload.len() <= 125: checked by the frame decoder.
+        let len = payload.len().min(slot.payload.len());
+        slot.payload[..len].copy_from_slice(&payload[..len]);
+        slot.len = len as u8;
+        slot.owed = true;
         self.flush_owed_pong();
     }
 
@@ -523,8 +558,13 @@ impl Sender {
         if self.pending_output().len() >= PONG_QUEUE_HIGH_WATER || self.close_sent {
             return;
         }
-        if let Some((slot, len)) = self.owed_pong.take() {
-            self.write_frame(OpCode::Pong, true, &slot[..usize::from(len)]);
+        // Taken out and put back, so that the slot is not borrowed while
+        // the frame is written.
+        if let Some(mut slot) = self.pong.take() {
+            if core::mem::take(&mut slot.owed) {
+                self.write_frame(OpCode::Pong, true, &slot.payload[..usize::from(slot.len)]);
+            }
+            self.pong = Some(slot);
         }
     }
 
@@ -570,19 +610,31 @@ impl Sender {
             self.out = Vec::new();
             self.out_start = 0;
         }
+        if self.pong.as_ref().is_some_and(|slot| !slot.owed) {
+            self.pong = None;
+        }
         #[cfg(feature = "deflate")]
         {
-            self.scratch = Vec::new();
+            if let Some(deflater) = &mut self.deflater {
+                deflater.scratch = Vec::new();
+            }
         }
     }
 
     pub(super) fn memory_usage(&self) -> usize {
-        let stream = self.stream.as_ref().map_or(0, stream::OutStream::capacity);
+        let stream = self.stream.as_ref().map_or(0, |s| {
+            s.capacity() + core::mem::size_of::<stream::OutStream>()
+        }) + self
+            .pong
+            .as_ref()
+            .map_or(0, |_| core::mem::size_of::<PongSlot>());
         #[cfg(feature = "deflate")]
         return self.out.capacity()
-            + self.scratch.capacity()
             + stream
-            + self.deflater.as_ref().map_or(0, |d| d.memory_usage());
+            + self
+                .deflater
+                .as_ref()
+                .map_or(0, |d| d.compressor.memory_usage() + d.scratch.capacity());
         #[cfg(not(feature = "deflate"))]
         return self.out.capacity() + stream;
     }

@@ -25,22 +25,54 @@ pub(super) enum Action {
     Expire(Timeout),
 }
 
+/// An optional time in 8 bytes (`Option<Timestamp>` takes 16): `u64::MAX`
+/// nanoseconds, 584 years after the epoch, stands for none. A time that
+/// far out is stored as one nanosecond earlier: "never" either way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct MaybeTime(u64);
+
+impl MaybeTime {
+    const NONE: Self = Self(u64::MAX);
+
+    fn new(time: Option<Timestamp>) -> Self {
+        time.map_or(Self::NONE, |t| Self(t.as_nanos().min(u64::MAX - 1)))
+    }
+
+    fn get(self) -> Option<Timestamp> {
+        (self != Self::NONE).then_some(Timestamp::from_nanos(self.0))
+    }
+}
+
+impl Default for MaybeTime {
+    fn default() -> Self {
+        Self::NONE
+    }
+}
+
+/// Every connection carries these, so they are kept compact (56 bytes, not
+/// 120): optional times in 8 bytes each, the round trip as a time span.
 #[derive(Debug, Default)]
 pub(super) struct Timers {
-    /// The latest time the driver gave; `None` until the clock starts.
-    now: Option<Timestamp>,
-    /// Input arrived since the last `handle_timeout`.
-    heard: bool,
+    /// The latest time the driver gave; none until the clock starts.
+    now: MaybeTime,
     /// When input last arrived, as of the last `handle_timeout` that saw it.
     last_heard: Timestamp,
-    open_deadline: Option<Timestamp>,
-    /// The last keepalive ping: its sequence number and when it went out.
-    ping_sent: Option<(u32, Timestamp)>,
+    /// The open deadline while connecting, the close deadline once closing
+    /// (`closing` says which): a connection is never in both phases, and
+    /// never connecting again once closing.
+    phase_deadline: MaybeTime,
+    /// When the last keepalive ping went out (none once answered); its
+    /// sequence number is the one before `next_seq`.
+    ping_sent: MaybeTime,
     /// Nothing heard by then after a keepalive ping means the peer is gone.
-    dead_deadline: Option<Timestamp>,
-    close_deadline: Option<Timestamp>,
+    dead_deadline: MaybeTime,
+    /// The last measured round trip, in nanoseconds (none: `u64::MAX`).
+    latency: MaybeTime,
     next_seq: u32,
-    latency: Option<Duration>,
+    /// Input arrived since the last `handle_timeout`.
+    heard: bool,
+    /// `phase_deadline` is the close deadline.
+    closing: bool,
 }
 
 impl Timers {
@@ -55,40 +87,41 @@ impl Timers {
     /// the driver gave). Other pongs (unsolicited, or for the application's
     /// own pings) change nothing.
     pub(super) fn on_pong(&mut self, payload: &[u8]) {
-        if let (Some((seq, sent)), Some(now)) = (self.ping_sent, self.now)
-            && payload == seq.to_be_bytes()
+        if let (Some(sent), Some(now)) = (self.ping_sent.get(), self.now.get())
+            && payload == self.next_seq.wrapping_sub(1).to_be_bytes()
         {
-            self.latency = Some(now - sent);
-            self.ping_sent = None;
+            let nanos = u64::try_from((now - sent).as_nanos()).unwrap_or(u64::MAX);
+            self.latency = MaybeTime::new(Some(Timestamp::from_nanos(nanos)));
+            self.ping_sent = MaybeTime::NONE;
         }
     }
 
     pub(super) fn latency(&self) -> Option<Duration> {
-        self.latency
+        self.latency.get().map(Timestamp::as_duration)
     }
 
     /// Takes the time and says what has expired, if anything.
     pub(super) fn on_time(&mut self, now: Timestamp, state: State, t: &Timeouts) -> Action {
-        let now = self.now.map_or(now, |before| before.max(now));
-        if self.now.is_none() {
+        let now = self.now.get().map_or(now, |before| before.max(now));
+        if self.now.get().is_none() {
             self.last_heard = now;
             if state == State::Connecting {
-                self.open_deadline = t.open_timeout.map(|d| now + d);
+                self.phase_deadline = MaybeTime::new(t.open_timeout.map(|d| now + d));
             }
         }
-        self.now = Some(now);
+        self.now = MaybeTime::new(Some(now));
         if core::mem::take(&mut self.heard) {
             self.last_heard = now;
             // Anything at all from the peer proves it alive (not only the pong).
-            self.dead_deadline = None;
+            self.dead_deadline = MaybeTime::NONE;
         }
         match state {
-            State::Connecting => match self.open_deadline {
+            State::Connecting => match self.open_deadline() {
                 Some(deadline) if now >= deadline => Action::Expire(Timeout::Opening),
                 _ => Action::Nothing,
             },
             State::Open => {
-                if let Some(deadline) = self.dead_deadline {
+                if let Some(deadline) = self.dead_deadline.get() {
                     return if now >= deadline {
                         Action::Expire(Timeout::DeadPeer)
                     } else {
@@ -99,8 +132,8 @@ impl Timers {
                     Some(deadline) if now >= deadline => {
                         let seq = self.next_seq;
                         self.next_seq = seq.wrapping_add(1);
-                        self.ping_sent = Some((seq, now));
-                        self.dead_deadline = t.ping_timeout.map(|d| now + d);
+                        self.ping_sent = MaybeTime::new(Some(now));
+                        self.dead_deadline = MaybeTime::new(t.ping_timeout.map(|d| now + d));
                         Action::Ping(seq.to_be_bytes())
                     }
                     _ => Action::Nothing,
@@ -110,7 +143,9 @@ impl Timers {
                 let Some(timeout) = t.close_timeout else {
                     return Action::Nothing;
                 };
-                let deadline = *self.close_deadline.get_or_insert(now + timeout);
+                let deadline = self.close_deadline().unwrap_or(now + timeout);
+                self.phase_deadline = MaybeTime::new(Some(deadline));
+                self.closing = true;
                 if now >= deadline {
                     Action::Expire(Timeout::Closing)
                 } else {
@@ -134,26 +169,71 @@ impl Timers {
             return None;
         }
         // Not started yet: "now" (the epoch is in the past for any clock).
-        let Some(now) = self.now else {
+        let Some(now) = self.now.get() else {
             return Some(Timestamp::ZERO);
         };
         match state {
-            State::Connecting => self.open_deadline,
-            State::Open => self.dead_deadline.or_else(|| self.keepalive_deadline(t)),
+            State::Connecting => self.open_deadline(),
+            State::Open => self
+                .dead_deadline
+                .get()
+                .or_else(|| self.keepalive_deadline(t)),
             // Our close went out since the last call: arm it at the next one.
-            State::Closing => Some(self.close_deadline.unwrap_or(now)),
+            State::Closing => Some(self.close_deadline().unwrap_or(now)),
             State::Closed => None,
         }
+    }
+
+    fn open_deadline(&self) -> Option<Timestamp> {
+        self.phase_deadline.get().filter(|_| !self.closing)
+    }
+
+    fn close_deadline(&self) -> Option<Timestamp> {
+        self.phase_deadline.get().filter(|_| self.closing)
     }
 
     /// Keepalive fires an interval after the later of the last input and
     /// the last ping (so with no ping timeout, pings repeat every interval).
     fn keepalive_deadline(&self, t: &Timeouts) -> Option<Timestamp> {
         let interval = t.ping_interval?;
-        let since = match self.ping_sent {
-            Some((_, sent)) => sent.max(self.last_heard),
+        let since = match self.ping_sent.get() {
+            Some(sent) => sent.max(self.last_heard),
             None => self.last_heard,
         };
         Some(since + interval)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_deadline_does_not_inherit_the_open_deadline() {
+        // The open and close deadlines share one slot: a connection that
+        // opened and closed between two clock readings must get the close
+        // timeout from the reading after, not the old open deadline.
+        let secs = |s| Some(Duration::from_secs(s));
+        let t = Timeouts {
+            ping_interval: None,
+            ping_timeout: None,
+            open_timeout: secs(10),
+            close_timeout: secs(2),
+        };
+        let at = |s: u64| Timestamp::from_millis(s * 1000);
+        let mut timers = Timers::default();
+        assert_eq!(
+            timers.on_time(at(0), State::Connecting, &t),
+            Action::Nothing
+        );
+        assert_eq!(timers.deadline(State::Connecting, &t), Some(at(10)));
+        // Open, then closing, with no reading in between.
+        assert_eq!(timers.deadline(State::Closing, &t), Some(at(0)));
+        assert_eq!(timers.on_time(at(1), State::Closing, &t), Action::Nothing);
+        assert_eq!(timers.deadline(State::Closing, &t), Some(at(3)));
+        assert_eq!(
+            timers.on_time(at(3), State::Closing, &t),
+            Action::Expire(Timeout::Closing)
+        );
     }
 }

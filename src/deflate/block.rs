@@ -53,10 +53,10 @@ pub(super) const fn matched(len: usize, dist: usize) -> Symbol {
     ((len as u32) << 16) | dist as u32 | MATCH
 }
 
-const MATCH: u32 = 1 << 31;
+pub(super) const MATCH: u32 = 1 << 31;
 
 /// Length codes 257..=285: (first length, extra bits) per code.
-const LEN_BASE: [(u16, u8); 29] = [
+pub(super) const LEN_BASE: [(u16, u8); 29] = [
     (3, 0),
     (4, 0),
     (5, 0),
@@ -89,7 +89,7 @@ const LEN_BASE: [(u16, u8); 29] = [
 ];
 
 /// Distance codes 0..=29: (first distance, extra bits) per code.
-const DIST_BASE: [(u16, u8); 30] = [
+pub(super) const DIST_BASE: [(u16, u8); 30] = [
     (1, 0),
     (2, 0),
     (3, 0),
@@ -168,12 +168,12 @@ const DIST_CODE: [u8; 512] = {
 };
 
 #[inline]
-fn len_code(len: u32) -> usize {
+pub(super) fn len_code(len: u32) -> usize {
     usize::from(LEN_CODE[len as usize])
 }
 
 #[inline]
-fn dist_code(dist: u32) -> usize {
+pub(super) fn dist_code(dist: u32) -> usize {
     let d = dist as usize - 1;
     usize::from(if d < 256 {
         DIST_CODE[d]

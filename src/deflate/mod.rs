@@ -103,6 +103,7 @@
 mod block;
 mod compress;
 mod config;
+mod cost;
 mod decompress;
 mod error;
 mod huffman;

@@ -24,6 +24,7 @@
 //! bytes (at most 3) are looked at here, to fail fast when they cannot start
 //! a character.
 
+use alloc::vec::Vec;
 use core::ops::Range;
 
 use super::{ChunkAt, Fragmented, RawEvent, Reader};
@@ -41,8 +42,10 @@ use crate::utf8::{incomplete_tail, is_char_prefix};
 pub(super) const INFLATE_CHUNK: usize = 64 * 1024;
 
 /// Where the message being streamed stands, between calls.
-#[derive(Clone, Copy, Debug, Default)]
-pub(super) struct StreamState {
+#[derive(Debug)]
+pub(in crate::connection) struct StreamState {
+    /// The bounded buffer compressed messages inflate into.
+    inflated: Vec<u8>,
     /// The data frame whose payload is arriving.
     frame: Option<StreamFrame>,
     /// Bytes at the front of the unconsumed input that belong to the
@@ -62,8 +65,75 @@ pub(super) struct StreamState {
 }
 
 impl StreamState {
+    /// No message in progress.
+    const IDLE: Self = Self {
+        inflated: Vec::new(),
+        frame: None,
+        ready: 0,
+        gap: 0,
+        first: false,
+        received: 0,
+        inflated_taken: 0,
+    };
+
     pub(super) fn received(&self) -> usize {
         self.received
+    }
+
+    /// Nothing of a message is held between calls: no frame arriving, no
+    /// held-back or borrowed bytes. (`first` and `received` are set afresh
+    /// when the next message starts.)
+    fn between_frames(&self) -> bool {
+        self.frame.is_none()
+            && self.ready == 0
+            && self.gap == 0
+            && self.inflated_taken == 0
+            && self.inflated.is_empty()
+    }
+
+    /// The inflate buffer, where [`ChunkAt::inflated`] chunks are.
+    pub(in crate::connection) fn inflated(&self) -> &[u8] {
+        &self.inflated
+    }
+}
+
+/// The reader's [`StreamState`], boxed on its first change: 8 bytes in every
+/// connection that never streams (and in a streaming one between messages,
+/// after [`release_if_idle`](Self::release_if_idle)) rather than 64. Reads
+/// of an unallocated state see [`StreamState::IDLE`].
+#[derive(Debug, Default)]
+pub(in crate::connection) struct LazyStreamState(Option<alloc::boxed::Box<StreamState>>);
+
+impl LazyStreamState {
+    /// Frees the state when no message is in progress (`in_message`: a
+    /// fragmented message awaits its next frame).
+    pub(super) fn release_if_idle(&mut self, in_message: bool) {
+        if !in_message && self.0.as_ref().is_some_and(|s| s.between_frames()) {
+            self.0 = None;
+        }
+    }
+
+    /// Heap bytes held.
+    pub(super) fn memory_usage(&self) -> usize {
+        self.0.as_ref().map_or(0, |s| {
+            core::mem::size_of::<StreamState>() + s.inflated.capacity()
+        })
+    }
+}
+
+impl core::ops::Deref for LazyStreamState {
+    type Target = StreamState;
+
+    fn deref(&self) -> &StreamState {
+        const IDLE: &StreamState = &StreamState::IDLE;
+        self.0.as_deref().unwrap_or(IDLE)
+    }
+}
+
+impl core::ops::DerefMut for LazyStreamState {
+    fn deref_mut(&mut self) -> &mut StreamState {
+        self.0
+            .get_or_insert_with(|| alloc::boxed::Box::new(StreamState::IDLE))
     }
 }
 
@@ -89,7 +159,9 @@ enum Step {
 }
 
 impl Reader {
-    /// Streaming mode's [`advance`](Reader::advance).
+    /// Streaming mode's [`advance`](Reader::advance). Kept out of line: the
+    /// whole-message path it branches off from is the hot one.
+    #[inline(never)]
     pub(super) fn advance_streaming(
         &mut self,
         tx: &mut impl Outbox,
@@ -162,7 +234,8 @@ impl Reader {
         }
         if stream.inflated_taken > 0 {
             // Moves at most 3 bytes (a held-back character start).
-            self.inflated.drain(..stream.inflated_taken);
+            let taken = stream.inflated_taken;
+            stream.inflated.drain(..taken);
             stream.inflated_taken = 0;
         }
     }
@@ -315,7 +388,7 @@ impl Reader {
             return Err(ProtocolError::ReservedBits);
         };
         let corrupt = |_| ProtocolError::InvalidCompressedData;
-        let before = self.inflated.len();
+        let before = self.stream.inflated.len();
         let ready = self.start..self.start + self.stream.ready;
         // Room up to the chunk size, or to one byte past the message limit
         // when that is nearer (so a small limit keeps the buffer small too).
@@ -324,7 +397,7 @@ impl Reader {
         });
         let room = INFLATE_CHUNK.min(before.saturating_add(allowed).saturating_add(1));
         let (consumed, full) = inflater
-            .decompress_some(&self.buf[ready], &mut self.inflated, room)
+            .decompress_some(&self.buf[ready], &mut self.stream.inflated, room)
             .map_err(corrupt)?;
         self.start += consumed;
         self.stream.ready -= consumed;
@@ -334,18 +407,19 @@ impl Reader {
         let done = input_done
             && (!frame.fin
                 || inflater
-                    .finish_some(&mut self.inflated, room)
+                    .finish_some(&mut self.stream.inflated, room)
                     .map_err(corrupt)?);
-        self.stream.received += self.inflated.len() - before;
+        let inflated_now = self.stream.inflated.len() - before;
+        self.stream.received += inflated_now;
         if let Some(limit) = config.streamed_message_limit()
             && self.stream.received > limit
         {
             return Err(ProtocolError::MessageTooLarge);
         }
         let last = done && frame.fin;
-        let mut end = self.inflated.len();
+        let mut end = self.stream.inflated.len();
         if frame.kind == MessageKind::Text && !last {
-            end -= held_in(&self.inflated)?;
+            end -= held_in(&self.stream.inflated)?;
         }
         self.stream.frame = (!done).then_some(frame);
         Ok(self.chunk_or(frame.kind, 0..end, true, last, done))

@@ -3,6 +3,7 @@
 //! [`Sender::send_fragment`] (or chunks are coalesced into frames of a chosen
 //! size); control frames may go out between them.
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use super::Sender;
@@ -76,11 +77,11 @@ impl Sender {
             return Err(UsageError::MessageInProgress);
         }
         self.outgoing_utf8.reset();
-        self.stream = Some(OutStream {
+        self.stream = Some(Box::new(OutStream {
             kind,
             frame_size,
             pending: Vec::new(),
-        });
+        }));
         Ok(())
     }
 
