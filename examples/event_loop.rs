@@ -116,11 +116,18 @@ enum Phase {
     Peek(Box<Peek>),
     /// The engine owns the bytes: the opening handshake, then frames.
     Ws(Box<Connection>),
-    /// The page is being written; the socket closes after it.
-    Page(Vec<u8>),
+    /// The page is being written; the socket closes after it (boxed like
+    /// `Peek`).
+    #[expect(
+        clippy::box_collection,
+        reason = "a thin pointer keeps every client's entry small"
+    )]
+    Page(Box<Vec<u8>>),
     /// Write side shut down after an HTTP response: input is read and
     /// discarded until the client closes, the deadline, or the byte bound.
-    Linger(Timestamp, usize),
+    /// (The count of discarded bytes is a `u32`: it stops at `LINGER_BYTES`,
+    /// and a smaller phase keeps every client's entry smaller.)
+    Linger(Timestamp, u32),
 }
 
 /// The request head read so far; when it started, and when to give up (the
@@ -144,9 +151,61 @@ struct Client {
     armed: Option<Timestamp>,
     /// The unwritten tail of a frame sent with one vectored write; goes out
     /// before the connection's own output.
-    spill: Vec<u8>,
-    /// When an idle connection's warm buffers go back (see `KEEP_WARM`).
-    release_at: Option<Timestamp>,
+    spill: Spill,
+    /// When an idle connection's warm buffers go back (see `KEEP_WARM`);
+    /// `Timestamp::ZERO` when they are not being kept (nothing is kept
+    /// until the epoch, and a plain `Timestamp` is half an `Option`'s size
+    /// in every client's entry).
+    release_at: Timestamp,
+}
+
+// Every client's entry is this large whatever its phase, with the table's
+// slack on top: the idle-memory figure in the README depends on it.
+// (mio's socket carries a selector id for its own checks in debug builds.)
+const _: () =
+    assert!(std::mem::size_of::<Client>() <= 64 + if cfg!(debug_assertions) { 8 } else { 0 });
+
+/// The unwritten tail of a directly written frame: rare (a socket that
+/// took part of a large echo), so boxed, and gone once written.
+#[derive(Default)]
+#[expect(
+    clippy::box_collection,
+    reason = "a thin pointer keeps every client's entry small"
+)]
+struct Spill(Option<Box<Vec<u8>>>);
+
+impl Spill {
+    fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+
+    fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |bytes| bytes.len())
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        self.0.as_deref().map_or(&[], Vec::as_slice)
+    }
+
+    /// Keeps `head` then `tail`, after anything already kept.
+    fn push(&mut self, head: &[u8], tail: &[u8]) {
+        if head.is_empty() && tail.is_empty() {
+            return;
+        }
+        let bytes = self.0.get_or_insert_with(Box::default);
+        bytes.extend_from_slice(head);
+        bytes.extend_from_slice(tail);
+    }
+
+    /// `n` bytes were written.
+    fn consume(&mut self, n: usize) {
+        if let Some(bytes) = &mut self.0 {
+            bytes.drain(..n.min(bytes.len()));
+            if bytes.is_empty() {
+                self.0 = None;
+            }
+        }
+    }
 }
 
 /// Every client's next deadline, earliest first; entries whose client has
@@ -344,8 +403,8 @@ fn serve(mut listener: TcpListener, config: &Config) -> io::Result<()> {
                         queued: false,
                         linger: false,
                         armed: None,
-                        spill: Vec::new(),
-                        release_at: None,
+                        spill: Spill::default(),
+                        release_at: Timestamp::ZERO,
                     };
                     timers.arm(token, &mut client, give_up);
                     clients.insert(token, client);
@@ -398,10 +457,10 @@ fn serve(mut listener: TcpListener, config: &Config) -> io::Result<()> {
                     if let Phase::Ws(conn) = &mut client.phase {
                         let held = conn.memory_usage();
                         if (IN_PLACE_MIN..=KEEP_MAX).contains(&held) {
-                            client.release_at = Some(now + KEEP_WARM);
+                            client.release_at = now + KEEP_WARM;
                         } else {
                             conn.release_idle_buffers();
-                            client.release_at = None;
+                            client.release_at = Timestamp::ZERO;
                         }
                     }
                 }
@@ -425,10 +484,13 @@ fn deadline_of(c: &Client) -> Option<Timestamp> {
     }
     match &c.phase {
         Phase::Peek(peek) => peek.give_up,
-        Phase::Ws(conn) => match (conn.poll_timeout(), c.release_at) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        },
+        Phase::Ws(conn) => {
+            let release = (c.release_at != Timestamp::ZERO).then_some(c.release_at);
+            match (conn.poll_timeout(), release) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
+        }
         Phase::Page(_) => None,
         Phase::Linger(until, _) => Some(*until),
     }
@@ -448,8 +510,8 @@ fn expire(c: &mut Client, now: Timestamp) -> bool {
         }
         Phase::Ws(conn) => match conn.handle_timeout(now) {
             Ok(()) => {
-                if c.release_at.is_some_and(|at| at <= now) {
-                    c.release_at = None;
+                if c.release_at != Timestamp::ZERO && c.release_at <= now {
+                    c.release_at = Timestamp::ZERO;
                     // Drained buffers only; anything still in use stays.
                     conn.release_idle_buffers();
                 }
@@ -491,8 +553,8 @@ fn drive(c: &mut Client, scratch: &mut [u8], config: &Config, now: Timestamp) ->
                 // A short read emptied the socket.
                 c.readable = n == room;
                 if let Phase::Linger(_, discarded) = &mut c.phase {
-                    *discarded += n;
-                    c.eof |= *discarded >= LINGER_BYTES;
+                    *discarded = discarded.saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
+                    c.eof |= *discarded as usize >= LINGER_BYTES;
                     continue;
                 }
                 if in_place && n > 0 {
@@ -545,7 +607,7 @@ fn input(c: &mut Client, data: &[u8], config: &Config, now: Timestamp) {
                      Content-Length: {}\r\nConnection: close\r\n\r\n{PAGE}",
                     PAGE.len()
                 );
-                *phase = Phase::Page(response.into_bytes());
+                *phase = Phase::Page(Box::new(response.into_bytes()));
                 c.linger = true;
                 return;
             }
@@ -630,7 +692,7 @@ fn events(c: &mut Client) {
 /// the connection's output buffer.
 fn echo(
     stream: &mut TcpStream,
-    spill: &mut Vec<u8>,
+    spill: &mut Spill,
     writable: &mut bool,
     sender: &mut Sender,
     message: Message<'_>,
@@ -666,8 +728,7 @@ fn echo(
                 // The frame is committed: what the socket did not take is
                 // written later, before anything queued after it.
                 let rest = written.saturating_sub(head.len());
-                spill.extend_from_slice(&head[written.min(head.len())..]);
-                spill.extend_from_slice(&payload[rest..]);
+                spill.push(&head[written.min(head.len())..], &payload[rest..]);
                 return if e.kind() == ErrorKind::WouldBlock {
                     Ok(())
                 } else {
@@ -699,16 +760,13 @@ fn pending(c: &Client) -> usize {
 /// Writes until the output is empty or the socket would block.
 fn flush(c: &mut Client) -> io::Result<()> {
     while c.writable && !c.spill.is_empty() {
-        match c.stream.write(&c.spill) {
+        match c.stream.write(c.spill.as_slice()) {
             Ok(0) => return Err(ErrorKind::WriteZero.into()),
-            Ok(n) => drop(c.spill.drain(..n)),
+            Ok(n) => c.spill.consume(n),
             Err(e) if e.kind() == ErrorKind::WouldBlock => c.writable = false,
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
-    }
-    if c.spill.capacity() > IN_PLACE_MIN && c.spill.is_empty() {
-        c.spill = Vec::new();
     }
     while c.writable {
         let out = match &c.phase {
