@@ -388,8 +388,9 @@ impl Sender {
     /// [`UsageError::VectoredUnavailable`].
     ///
     /// ```
-    /// use wsmachine::{Config, Connection, MessageKind, Role};
-    /// let mut client = Connection::open(Role::Client, Config::default());
+    /// use wsmachine::{Config, Connection, MessageKind};
+    /// // (A fixed key for the example only: real masks must be unpredictable.)
+    /// let mut client = Connection::open_client(Config::default(), || [1, 2, 3, 4]);
     /// let mut payload = vec![7u8; 100_000];
     /// let head = client.sender().send_in_place(MessageKind::Binary, &mut payload)?;
     /// let head = head.as_bytes();
