@@ -186,13 +186,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         self.spill.poll_drain(&mut self.io, cx, &mut self.unflushed)
     }
 
-    /// Writes until the pending output is at most the high-water mark (a
-    /// direct reply's tail first, whole).
+    /// Writes until the pending output is at most the high-water mark. A
+    /// direct reply's tail counts, and goes first, whole.
     pub(super) fn poll_below_high_water(
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), Error>> {
-        ready!(self.poll_spill(cx))?;
+        if self.spill.len() + self.conn.pending_output().len() > self.high_water {
+            ready!(self.poll_spill(cx))?;
+        }
         while self.conn.pending_output().len() > self.high_water {
             let n = ready!(Pin::new(&mut self.io).poll_write(cx, self.conn.pending_output()))?;
             if n == 0 {

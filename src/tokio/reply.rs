@@ -38,6 +38,11 @@ impl Spill {
         self.start == self.bytes.len()
     }
 
+    /// Bytes still to write.
+    pub(super) fn len(&self) -> usize {
+        self.bytes.len() - self.start
+    }
+
     fn hold(&mut self, part: &[u8]) {
         self.bytes.extend_from_slice(part);
     }
@@ -120,7 +125,10 @@ impl Reply<'_> {
                 break Ok(());
             }
             let parts = if written < head.len() {
-                [io::IoSlice::new(&head[written..]), io::IoSlice::new(payload)]
+                [
+                    io::IoSlice::new(&head[written..]),
+                    io::IoSlice::new(payload),
+                ]
             } else {
                 [
                     io::IoSlice::new(&payload[written - head.len()..]),
@@ -143,7 +151,8 @@ impl Reply<'_> {
         // The frame is committed: its tail goes out before anything else.
         if written < total {
             self.spill.hold(&head[written.min(head.len())..]);
-            self.spill.hold(&payload[written.saturating_sub(head.len())..]);
+            self.spill
+                .hold(&payload[written.saturating_sub(head.len())..]);
         }
         result.map_err(Error::Io)
     }

@@ -223,7 +223,7 @@ impl<S: AsyncWrite> Writer<S> {
     }
 
     fn poll_write_out(&mut self, cx: &mut Context<'_>, limit: usize) -> Poll<Result<(), Error>> {
-        if !self.spill.is_empty() {
+        if !self.spill.is_empty() && self.spill.len() + self.tx.pending_output().len() > limit {
             ready!(self.spill.poll_drain(&mut self.io, cx, &mut self.unflushed))?;
         }
         while self.tx.pending_output().len() > limit {
