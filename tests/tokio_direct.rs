@@ -264,6 +264,47 @@ async fn futures_dropped_after_a_partial_direct_write_lose_nothing() {
     assert_eq!(frames[2].1, b"after");
 }
 
+/// A direct write's tail goes with the write half of a split and out
+/// before what the write half sends; `reunite` hands back what is left.
+#[tokio::test]
+async fn split_carries_the_spill_to_the_write_half() {
+    let (gate, mut client, wire) = Gate::new(500);
+    let mut ws = server(gate);
+    let big = pattern(24 * 1024, 6);
+    client.write_all(&client_frame(0x82, &big)).await.unwrap();
+    echo_once(&mut ws).await.unwrap();
+    let (rx, mut tx) = ws.split().unwrap();
+    let send = tokio::spawn(async move {
+        tx.send_text("from the write half").await.unwrap();
+        tx
+    });
+    for _ in 0..10_000 {
+        if send.is_finished() {
+            break;
+        }
+        open(&wire, 1000);
+        tokio::task::yield_now().await;
+    }
+    let tx = send.await.unwrap();
+    let frames = parse_frames(&wire.lock().unwrap().bytes);
+    assert_eq!(frames.len(), 2);
+    assert_eq!(frames[0].1, big);
+    assert_eq!(frames[1].1, b"from the write half");
+
+    // And back: a spill made after reunite is the whole socket's again.
+    let mut ws = wsmachine::tokio::reunite(rx, tx).unwrap();
+    wire.lock().unwrap().budget = 300;
+    client.write_all(&client_frame(0x82, &big)).await.unwrap();
+    echo_once(&mut ws).await.unwrap();
+    let (rx, tx) = ws.split().unwrap();
+    let mut ws = wsmachine::tokio::reunite(rx, tx).unwrap();
+    open(&wire, usize::MAX / 2);
+    ws.flush().await.unwrap();
+    let frames = parse_frames(&wire.lock().unwrap().bytes);
+    assert_eq!(frames.len(), 3);
+    assert_eq!(frames[2].1, big);
+}
+
 /// Under the 16 KiB bound the echo goes through the output buffer (plain
 /// writes, no vectored one).
 #[tokio::test]
