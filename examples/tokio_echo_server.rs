@@ -12,7 +12,9 @@
 //! first line on stdout is `listening on http://ADDR`. A plain `GET /`
 //! serves a page with a JavaScript client; a WebSocket handshake on any path
 //! is accepted and every text and binary message is echoed back, straight
-//! from the input buffer (`read_with`). Other plain requests get the
+//! from the input buffer (`read_with_reply`: a message of 16 KiB or more
+//! goes to the socket as header + payload in one vectored write, without
+//! being copied into the output buffer). Other plain requests get the
 //! engine's HTTP error. Connects and closes are logged on stderr.
 //!
 //! Browsers from other sites are refused (403) unless `--any-origin`.
@@ -223,9 +225,10 @@ where
     let mut close = None;
     loop {
         let sent = socket
-            .read_with(|event, sender| match event {
-                // Zero copy: the message is sent straight from the input buffer.
-                Event::Message(message) => sender.send(message),
+            .read_with_reply(|event, reply| match event {
+                // Zero copy: the message is sent straight from the input
+                // buffer (a large one without even the output buffer).
+                Event::Message(message) => reply.send(message),
                 Event::Close(frame) => {
                     close = Some((frame.code.0, frame.reason.to_owned()));
                     Ok(())

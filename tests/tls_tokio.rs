@@ -79,8 +79,10 @@ where
     let mut close = None;
     loop {
         match ws
-            .read_with(|event, sender| match event {
-                Event::Message(message) => sender.send(message),
+            // A large message goes out direct (vectored, over rustls),
+            // compressed ones through the engine.
+            .read_with_reply(|event, reply| match event {
+                Event::Message(message) => reply.send(message),
                 Event::Close(frame) => {
                     close = Some(frame.code);
                     Ok(())

@@ -10,8 +10,9 @@ use std::io;
 use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use ::tokio::time::Instant;
 
+use super::reply::{Reply, Spill};
 use super::{DEFAULT_HIGH_WATER, Error, WebSocket};
-use crate::{Connection, Event, ProtocolError, Sender, Timestamp};
+use crate::{Connection, Event, ProtocolError, Timestamp};
 
 /// Bytes asked of the connection's input buffer for each read. The engine
 /// keeps up to about three times this as working space while idle, so it
@@ -36,6 +37,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             high_water: DEFAULT_HIGH_WATER,
             unflushed: false,
             eof: false,
+            spill: Spill::default(),
         }
     }
 
@@ -56,12 +58,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     pub(super) fn poll_event<R>(
         &mut self,
         cx: &mut Context<'_>,
-        f: impl FnOnce(Event<'_>, &mut Sender) -> R,
+        f: impl FnOnce(Event<'_>, &mut Reply<'_>) -> R,
     ) -> Poll<Result<R, Error>> {
         loop {
             match self.conn.next_event_with_sender() {
                 Ok(Some((event, sender))) => {
-                    let result = f(event, sender);
+                    // A direct reply writes within this poll, with its
+                    // waker, and keeps the untaken tail in the spill before
+                    // `f` returns: nothing is left to a later poll.
+                    let mut reply = Reply {
+                        sender,
+                        io: &mut self.io,
+                        waker: cx.waker(),
+                        spill: &mut self.spill,
+                        unflushed: &mut self.unflushed,
+                    };
+                    let result = f(event, &mut reply);
                     // The pong or close reply goes out now if the stream
                     // takes it; otherwise the next call writes it.
                     if let Poll::Ready(Err(error)) = self.poll_flush_all(cx) {
@@ -141,8 +153,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         }
     }
 
-    /// Writes the connection's output as far as the stream takes it.
+    /// Writes the tail of a direct reply, then the connection's output, as
+    /// far as the stream takes them.
     pub(super) fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        ready!(self.poll_spill(cx))?;
         while self.conn.wants_write() {
             let n = ready!(Pin::new(&mut self.io).poll_write(cx, self.conn.pending_output()))?;
             if n == 0 {
@@ -164,11 +178,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         Poll::Ready(Ok(()))
     }
 
-    /// Writes until the pending output is at most the high-water mark.
+    /// The tail of a direct reply, which goes before any other output.
+    fn poll_spill(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if self.spill.is_empty() {
+            return Poll::Ready(Ok(()));
+        }
+        self.spill.poll_drain(&mut self.io, cx, &mut self.unflushed)
+    }
+
+    /// Writes until the pending output is at most the high-water mark. A
+    /// direct reply's tail counts, and goes first, whole.
     pub(super) fn poll_below_high_water(
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), Error>> {
+        if self.spill.len() + self.conn.pending_output().len() > self.high_water {
+            ready!(self.poll_spill(cx))?;
+        }
         while self.conn.pending_output().len() > self.high_water {
             let n = ready!(Pin::new(&mut self.io).poll_write(cx, self.conn.pending_output()))?;
             if n == 0 {

@@ -8,7 +8,9 @@
 //! [`Stream`](futures_core::Stream) impl) or borrowed from the input buffer
 //! ([`WebSocket::read_with`]); they go in through async sends or the
 //! [`Sink`](futures_sink::Sink) impl, so `stream.forward(sink)` and
-//! `StreamExt::next` work.
+//! `StreamExt::next` work. An echo of a large message through
+//! [`WebSocket::read_with_reply`] skips the output buffer too: header and
+//! payload go to the stream in one vectored write from the input buffer.
 //!
 //! ```no_run
 //! use wsmachine::tokio::{self as ws, OwnedMessage};
@@ -102,12 +104,14 @@
 //!
 //! # Cancel safety
 //!
-//! Partial progress lives in the engine, never in a future: bytes read are
-//! in the connection's input buffer, bytes not yet written in its output
-//! buffer. So:
+//! Partial progress lives in the engine (or beside it), never in a future:
+//! bytes read are in the connection's input buffer, bytes not yet written in
+//! its output buffer, or, for a frame [`Reply::send`] wrote directly, in the
+//! adapter's spill, filled before the poll that wrote the frame returns and
+//! written before any other output. So:
 //!
 //! - [`read`](WebSocket::read), [`read_with`](WebSocket::read_with),
-//!   `StreamExt::next` and [`flush`](WebSocket::flush) are cancel-safe:
+//!   [`read_with_reply`](WebSocket::read_with_reply), `StreamExt::next` and [`flush`](WebSocket::flush) are cancel-safe:
 //!   dropping the future (in `select!`, `timeout`) loses no byte and no
 //!   message; the next call picks up where it stopped.
 //! - A send ([`send_message`](WebSocket::send_message) and the other `send_*` methods) queues its
@@ -140,6 +144,7 @@ mod connector;
 mod drive;
 mod handshake;
 mod http;
+mod reply;
 mod sink;
 mod split;
 #[cfg(feature = "rustls")]
@@ -157,6 +162,7 @@ pub use crate::blocking::{Decision, Error, OwnedMessage, RequestHead};
 pub use connector::{Connector, MaybeTlsStream};
 pub use handshake::{connect, connect_request, connect_with_config};
 pub use http::{read_request_head, respond};
+pub use reply::Reply;
 pub use split::{ReadHalf, WriteHalf, reunite};
 #[cfg(feature = "rustls")]
 pub use tls::{TlsStream, tls_accept, tls_accept_within, tls_connect};
@@ -182,6 +188,9 @@ pub struct WebSocket<S> {
     unflushed: bool,
     /// The stream ended.
     eof: bool,
+    /// The unwritten tail of a frame [`Reply::send`] wrote directly:
+    /// written before any other output.
+    spill: reply::Spill,
 }
 
 impl<S> core::fmt::Debug for WebSocket<S> {
@@ -246,9 +255,49 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         &mut self,
         f: impl FnOnce(Event<'_>, &mut Sender) -> R,
     ) -> Result<R, Error> {
+        self.read_with_reply(|event, reply| f(event, reply.sender()))
+            .await
+    }
+
+    /// Like [`read_with`](Self::read_with), with a [`Reply`] in place of the
+    /// sender: [`Reply::send`] writes a large message (16 KiB or more, when
+    /// nothing is queued before it and no compression was negotiated)
+    /// straight to the stream, header and payload in one vectored write from
+    /// the input buffer where it was unmasked, so an echo costs no copy:
+    ///
+    /// ```no_run
+    /// # use wsmachine::{Event, tokio::WebSocket};
+    /// # async fn echo(ws: &mut WebSocket<tokio::net::TcpStream>) -> Result<(), wsmachine::tokio::Error> {
+    /// loop {
+    ///     ws.read_with_reply(|event, reply| match event {
+    ///         Event::Message(message) => reply.send(message),
+    ///         _ => Ok(()),
+    ///     })
+    ///     .await??;
+    /// }
+    /// # }
+    /// ```
+    ///
+    /// The write does not wait: what the stream does not take at once is
+    /// copied aside (as [`read_with`](Self::read_with)'s send would have
+    /// copied it all) and written before any other output, by this read's
+    /// flush or the next call that writes.
+    ///
+    /// Cancel-safe like [`read_with`](Self::read_with): `f` and the direct
+    /// write run within the poll that completes the future, and the
+    /// untaken tail is set aside before that poll returns, so a frame is
+    /// never lost or cut by a dropped future.
+    ///
+    /// # Errors
+    ///
+    /// As [`read`](Self::read).
+    pub async fn read_with_reply<R>(
+        &mut self,
+        f: impl FnOnce(Event<'_>, &mut Reply<'_>) -> R,
+    ) -> Result<R, Error> {
         let mut f = Some(f);
         poll_fn(|cx| {
-            self.poll_event(cx, |event, sender| f.take().map(|f| f(event, sender)))
+            self.poll_event(cx, |event, reply| f.take().map(|f| f(event, reply)))
                 .map(|result| result.and_then(|r| r.ok_or(Error::Closed)))
         })
         .await
@@ -425,7 +474,10 @@ impl<S> WebSocket<S> {
     }
 
     /// The stream and the connection. Input read but not yet turned into
-    /// events, and unwritten output, stay in the connection.
+    /// events, and unwritten output, stay in the connection; all but the
+    /// unwritten tail of a frame [`Reply::send`] wrote directly, which is
+    /// the adapter's: [`flush`](Self::flush) first if
+    /// [`read_with_reply`](Self::read_with_reply) sent a large message.
     pub fn into_parts(self) -> (S, Connection) {
         (self.io, self.conn)
     }
@@ -449,6 +501,6 @@ impl<S> WebSocket<S> {
     /// stream can be dropped (a server closes TCP first, RFC 6455 section
     /// 7.1.1).
     pub fn is_closed(&self) -> bool {
-        self.conn.is_closed() && !self.conn.wants_write()
+        self.conn.is_closed() && !self.conn.wants_write() && self.spill.is_empty()
     }
 }

@@ -30,6 +30,7 @@ use futures_core::Stream;
 use futures_sink::Sink;
 
 use super::clock::Clock;
+use super::reply::Spill;
 use super::{Error, OwnedMessage, WebSocket};
 use crate::{
     CloseCode, Connection, Event, Message, MessageKind, Owed, ProtocolError, Receiver, Sender,
@@ -57,6 +58,9 @@ struct Slot {
 struct Writer<S> {
     io: ::tokio::io::WriteHalf<S>,
     tx: Sender,
+    /// The tail of a direct reply the whole socket wrote before the split:
+    /// it goes out before anything the sender queues.
+    spill: Spill,
     unflushed: bool,
     /// The write half's last poll returned `Pending`: its task waits on the
     /// stream and will write everything queued, so the read half must not
@@ -124,6 +128,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         let unflushed = self.unflushed;
         let eof = self.eof;
         let clock = self.clock;
+        let spill = self.spill;
         let (rx, tx) = self
             .conn
             .split()
@@ -134,6 +139,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             writer: Mutex::new(Writer {
                 io: write_io,
                 tx,
+                spill,
                 unflushed,
                 waiting: false,
                 reader_owns: false,
@@ -191,6 +197,7 @@ pub fn reunite<S: AsyncRead + AsyncWrite + Unpin>(
     ws.clock = clock;
     ws.high_water = high_water;
     ws.unflushed = writer.unflushed;
+    ws.spill = writer.spill;
     ws.eof = eof;
     Ok(ws)
 }
@@ -216,6 +223,9 @@ impl<S: AsyncWrite> Writer<S> {
     }
 
     fn poll_write_out(&mut self, cx: &mut Context<'_>, limit: usize) -> Poll<Result<(), Error>> {
+        if !self.spill.is_empty() && self.spill.len() + self.tx.pending_output().len() > limit {
+            ready!(self.spill.poll_drain(&mut self.io, cx, &mut self.unflushed))?;
+        }
         while self.tx.pending_output().len() > limit {
             let n = ready!(Pin::new(&mut self.io).poll_write(cx, self.tx.pending_output()))?;
             if n == 0 {
@@ -367,7 +377,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ReadHalf<S> {
             return;
         }
         writer.collect(&self.shared.slot);
-        if writer.tx.wants_write() || writer.unflushed {
+        if writer.tx.wants_write() || !writer.spill.is_empty() || writer.unflushed {
             // A write error is the write half's to report on its next call.
             let pending = writer.poll_flush_all(cx).is_pending();
             writer.reader_owns = pending;
