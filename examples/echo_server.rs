@@ -37,11 +37,11 @@
 //! connection holds about one read (64 KiB) whatever the message size, and
 //! frames up to 1 TiB with no message size limit are accepted.
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::thread;
 
 use wsmachine::blocking::{self, Decision, Error, Transport, WebSocket};
-use wsmachine::{Config, Event, OriginPolicy};
+use wsmachine::{Config, Event};
 
 mod common;
 
@@ -97,40 +97,13 @@ fn main() {
 }
 
 fn parse_args() -> Result<(SocketAddr, Config, common::TlsFiles), String> {
-    let mut addr = None;
-    let mut config = Config::default();
-    let mut tls = common::TlsFiles::default();
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--any-origin" => config = config.with_origin_policy(OriginPolicy::Any),
-            "--stream" => config = stream_config(config),
-            "--ping-interval" | "--ping-timeout" | "--open-timeout" => {
-                config = common::timer_flag(&config, &arg, || args.next())?.expect("a timer flag");
-            }
-            "--tls-cert" => tls.cert = Some(args.next().ok_or("--tls-cert needs a file")?),
-            "--tls-key" => tls.key = Some(args.next().ok_or("--tls-key needs a file")?),
-            "-h" | "--help" => {
-                println!(
-                    "{USAGE}\n{}\n{}",
-                    common::SERVER_TIMER_HELP,
-                    common::TLS_HELP
-                );
-                std::process::exit(0);
-            }
-            flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
-            _ if addr.is_some() => return Err(format!("unexpected argument {arg}")),
-            _ => {
-                let resolved = arg.to_socket_addrs().ok().and_then(|mut a| a.next());
-                addr = Some(resolved.ok_or_else(|| format!("bad address {arg}"))?);
-            }
+    common::server_args(USAGE, Config::default(), |flag, config| {
+        let stream = flag == "--stream";
+        if stream {
+            *config = stream_config(config.clone());
         }
-    }
-    Ok((
-        addr.unwrap_or_else(|| ([127, 0, 0, 1], 8080).into()),
-        config,
-        tls,
-    ))
+        stream
+    })
 }
 
 /// Runs the TLS handshake when configured, then [`serve`].

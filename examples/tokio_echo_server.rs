@@ -29,12 +29,12 @@
 //! `TOKIO_WORKER_THREADS` sets the runtime's thread count (default: one per
 //! core).
 use std::io::Write;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use wsmachine::tokio::{self as ws, Decision, Error, WebSocket};
-use wsmachine::{Config, Event, OriginPolicy};
+use wsmachine::{Config, Event};
 
 mod common;
 
@@ -90,39 +90,7 @@ async fn run(addr: SocketAddr, config: Config, tls: Option<common::TlsConfig>) {
 }
 
 fn parse_args() -> Result<(SocketAddr, Config, common::TlsFiles), String> {
-    let mut addr = None;
-    let mut config = Config::default();
-    let mut tls = common::TlsFiles::default();
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--any-origin" => config = config.with_origin_policy(OriginPolicy::Any),
-            "--ping-interval" | "--ping-timeout" | "--open-timeout" => {
-                config = common::timer_flag(&config, &arg, || args.next())?.expect("a timer flag");
-            }
-            "--tls-cert" => tls.cert = Some(args.next().ok_or("--tls-cert needs a file")?),
-            "--tls-key" => tls.key = Some(args.next().ok_or("--tls-key needs a file")?),
-            "-h" | "--help" => {
-                println!(
-                    "{USAGE}\n{}\n{}",
-                    common::SERVER_TIMER_HELP,
-                    common::TLS_HELP
-                );
-                std::process::exit(0);
-            }
-            flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
-            _ if addr.is_some() => return Err(format!("unexpected argument {arg}")),
-            _ => {
-                let resolved = arg.to_socket_addrs().ok().and_then(|mut a| a.next());
-                addr = Some(resolved.ok_or_else(|| format!("bad address {arg}"))?);
-            }
-        }
-    }
-    Ok((
-        addr.unwrap_or_else(|| ([127, 0, 0, 1], 8080).into()),
-        config,
-        tls,
-    ))
+    common::server_args(USAGE, Config::default(), |_, _| false)
 }
 
 /// Plain, or TLS first (within the open timeout) when the server has a

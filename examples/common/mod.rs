@@ -1,9 +1,11 @@
-//! Command-line pieces the examples share: the liveness flags.
+//! Command-line pieces the examples share: the liveness flags, the TLS
+//! flags, and the echo servers' whole command line.
 #![allow(dead_code)]
 
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
-use wsmachine::Config;
+use wsmachine::{Config, OriginPolicy};
 
 /// The help text for the servers' timer flags.
 pub const SERVER_TIMER_HELP: &str = "\
@@ -112,4 +114,45 @@ pub fn tls_accept(
     _: Option<Duration>,
 ) -> Result<TlsStream, wsmachine::blocking::Error> {
     match config {}
+}
+
+/// The echo servers' command line: `[ADDR] [--any-origin] [timer flags]
+/// [--tls-cert FILE --tls-key FILE] [-h]`, starting from `config`. `extra`
+/// is offered every other flag first and says whether it took it (the
+/// server's own flags, such as `--stream`). `--help` prints `usage` with
+/// the timer and TLS help and exits.
+pub fn server_args(
+    usage: &str,
+    mut config: Config,
+    mut extra: impl FnMut(&str, &mut Config) -> bool,
+) -> Result<(SocketAddr, Config, TlsFiles), String> {
+    let mut addr = None;
+    let mut tls = TlsFiles::default();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--any-origin" => config = config.with_origin_policy(OriginPolicy::Any),
+            "--ping-interval" | "--ping-timeout" | "--open-timeout" => {
+                config = timer_flag(&config, &arg, || args.next())?.expect("a timer flag");
+            }
+            "--tls-cert" => tls.cert = Some(args.next().ok_or("--tls-cert needs a file")?),
+            "--tls-key" => tls.key = Some(args.next().ok_or("--tls-key needs a file")?),
+            "-h" | "--help" => {
+                println!("{usage}\n{SERVER_TIMER_HELP}\n{TLS_HELP}");
+                std::process::exit(0);
+            }
+            flag if extra(flag, &mut config) => {}
+            flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
+            _ if addr.is_some() => return Err(format!("unexpected argument {arg}")),
+            _ => {
+                let resolved = arg.to_socket_addrs().ok().and_then(|mut a| a.next());
+                addr = Some(resolved.ok_or_else(|| format!("bad address {arg}"))?);
+            }
+        }
+    }
+    Ok((
+        addr.unwrap_or_else(|| ([127, 0, 0, 1], 8080).into()),
+        config,
+        tls,
+    ))
 }
