@@ -349,6 +349,59 @@ fn mixed(seed: u64, len: usize) -> Vec<u8> {
     v
 }
 
+/// Compresses `sizes` messages of `mixed` data in fragments of `cut` bytes
+/// and checks they come back through both inflaters within the size bound.
+fn round_trip(
+    seed: u64,
+    sizes: &[usize],
+    level: u8,
+    preset: usize,
+    bits: u8,
+    nct: bool,
+    cut: usize,
+) -> Result<(), proptest::test_runner::TestCaseError> {
+    use proptest::{prop_assert, prop_assert_eq};
+    let config = DeflateConfig::default()
+        .with_level(level)
+        .unwrap()
+        .with_memory(CompressorMemory::ALL[preset]);
+    let mut c = Compressor::new(dir(bits, nct), &config);
+    let mut d = Decompressor::new(dir(bits, nct), &config);
+    let mut reference = Reference::new(c.window_bits(), nct);
+    for (i, &size) in sizes.iter().enumerate() {
+        let msg = mixed(seed.wrapping_add(i as u64), size);
+        let mut wire = Vec::new();
+        for piece in msg.chunks(cut) {
+            c.compress_fragment(piece, &mut wire);
+        }
+        c.finish_message(&mut wire);
+        // Incompressible data grows by a few bytes per 16 KiB block at
+        // most, and every fragment ends its own blocks: at worst a stored
+        // block's 5 bytes of header each (23 one-byte fragments come to
+        // 23 fixed-Huffman blocks, 53 bytes).
+        let fragments = size.div_ceil(cut);
+        prop_assert!(
+            wire.len() <= size + 5 * (size / 16_000 + fragments + 2) + 5,
+            "{} bytes in {} fragments came to {} on the wire",
+            size,
+            fragments,
+            wire.len()
+        );
+        let mut out = Vec::new();
+        d.decompress_message(&wire, &mut out, size).unwrap();
+        prop_assert_eq!(&out, &msg);
+        let checked = reference.message(&wire);
+        prop_assert_eq!(checked.as_deref(), Ok(&msg[..]));
+    }
+    Ok(())
+}
+
+/// The case proptest found: one-byte fragments, each its own block.
+#[test]
+fn one_byte_fragments_stay_within_the_bound() {
+    round_trip(0, &[23], 1, 0, 8, false, 1).unwrap();
+}
+
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
 
@@ -365,27 +418,6 @@ proptest::proptest! {
         nct: bool,
         cut in 1usize..5_000,
     ) {
-        let config = DeflateConfig::default()
-            .with_level(level)
-            .unwrap()
-            .with_memory(CompressorMemory::ALL[preset]);
-        let mut c = Compressor::new(dir(bits, nct), &config);
-        let mut d = Decompressor::new(dir(bits, nct), &config);
-        let mut reference = Reference::new(c.window_bits(), nct);
-        for (i, &size) in sizes.iter().enumerate() {
-            let msg = mixed(seed.wrapping_add(i as u64), size);
-            let mut wire = Vec::new();
-            for piece in msg.chunks(cut) {
-                c.compress_fragment(piece, &mut wire);
-            }
-            c.finish_message(&mut wire);
-            // Incompressible data grows by a few bytes per 64 KiB at most.
-            proptest::prop_assert!(wire.len() <= size + 5 * (size / 16_000 + 2) + 5);
-            let mut out = Vec::new();
-            d.decompress_message(&wire, &mut out, size).unwrap();
-            proptest::prop_assert_eq!(&out, &msg);
-            let checked = reference.message(&wire);
-            proptest::prop_assert_eq!(checked.as_deref(), Ok(&msg[..]));
-        }
+        round_trip(seed, &sizes, level, preset, bits, nct, cut)?;
     }
 }
