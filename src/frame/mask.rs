@@ -26,7 +26,7 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
 /// [`Baseline`](Path::Baseline), to hold both loops to the byte loop.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Path {
-    /// AVX2 when the CPU has it (x86_64 with `simd-mask` and `std`), else
+    /// AVX2 when the CPU has it (x86_64 with `simd-mask`), else
     /// the baseline.
     Best,
     /// What the target's compile-time features give (SSE2 on x86_64).
@@ -35,7 +35,12 @@ enum Path {
 }
 
 /// From this length on, whole 64-byte blocks go through [`mask_wide`]; below
-/// it, eight bytes a step. See `WIDE_INTO` for the copying form.
+/// it, eight bytes a step (which LLVM vectorizes too). Measured on an AVX2
+/// machine, ns per call (8-byte steps / AVX2 blocks / SSE2 blocks): 128 B
+/// 9.0 / 9.5 / 13.1, 256 B 10.1 / 10.5 / 14.3, 384 B 12.6 / 11.3 / 15.3,
+/// 1 KiB 16.4 / 13.9 / 20.7, 4 KiB 54 / 27 / 54: AVX2 pays from 256–384 B on;
+/// the SSE2 blocks never beat the steps there, kept as they were for targets
+/// not measured.
 const WIDE: usize = 256;
 
 /// [`apply_mask`] with the block loop chosen by `path`.
@@ -131,7 +136,10 @@ pub fn mask_into(dst: &mut [u8], src: &[u8], key: [u8; 4]) {
 }
 
 /// From this length on, [`mask_into`] copies whole 64-byte blocks through
-/// [`mask_into_wide`].
+/// [`mask_into_wide`]. Measured as `WIDE`, ns per call (16-byte steps / AVX2
+/// blocks / SSE2 blocks): 128 B 13.0 / 11.5 / 13.6, 256 B 16.5 / 12.6 / 15.3,
+/// 1 KiB 30.6 / 15.9 / 22.7, 4 KiB 93 / 33 / 51: both block loops are ahead
+/// from 256 B.
 const WIDE_INTO: usize = 256;
 
 /// [`mask_into`] with the block loop chosen by `path`.
@@ -199,33 +207,33 @@ fn copy_blocks<'d, 's>(dst: &'d mut [u8], src: &'s [u8], key: u32) -> (&'d mut [
 
 /// Proof that this CPU runs AVX2 (x86-64-v3), from fearless_simd's run-time
 /// detection: done once, after that one load of a cached value per call.
-#[cfg(all(feature = "simd-mask", feature = "std", target_arch = "x86_64"))]
+#[cfg(all(feature = "simd-mask", target_arch = "x86_64"))]
 #[inline]
 fn avx2() -> Option<fearless_simd::x86::Avx2> {
     fearless_simd::Level::new().as_avx2()
 }
 
 /// Without run-time detection there is nothing to prove.
-#[cfg(not(all(feature = "simd-mask", feature = "std", target_arch = "x86_64")))]
+#[cfg(not(all(feature = "simd-mask", target_arch = "x86_64")))]
 #[inline]
 fn avx2() -> Option<NoAvx2> {
     None
 }
 
 /// Stands for the AVX2 proof where there can be none.
-#[cfg(not(all(feature = "simd-mask", feature = "std", target_arch = "x86_64")))]
+#[cfg(not(all(feature = "simd-mask", target_arch = "x86_64")))]
 enum NoAvx2 {}
 
 /// Runs `f` compiled with AVX2 enabled (fearless_simd's `vectorize`: a
 /// `#[target_feature]` function it calls, with the proof, for us).
-#[cfg(all(feature = "simd-mask", feature = "std", target_arch = "x86_64"))]
+#[cfg(all(feature = "simd-mask", target_arch = "x86_64"))]
 #[inline(always)]
 fn with_avx2<R>(avx2: fearless_simd::x86::Avx2, f: impl FnOnce() -> R) -> R {
     fearless_simd::Simd::vectorize(avx2, f)
 }
 
 /// Never called: there is no [`NoAvx2`] value.
-#[cfg(not(all(feature = "simd-mask", feature = "std", target_arch = "x86_64")))]
+#[cfg(not(all(feature = "simd-mask", target_arch = "x86_64")))]
 #[inline(always)]
 fn with_avx2<R>(avx2: NoAvx2, _f: impl FnOnce() -> R) -> R {
     match avx2 {}
@@ -289,7 +297,7 @@ mod tests {
 
     /// With `simd-mask` on x86_64, the AVX2 block loop is the one chosen on
     /// a CPU that has AVX2 (x86-64-v3), and never on one without.
-    #[cfg(all(feature = "simd-mask", feature = "std", target_arch = "x86_64"))]
+    #[cfg(all(feature = "simd-mask", target_arch = "x86_64"))]
     #[test]
     fn avx2_chosen_when_the_cpu_has_it() {
         extern crate std;
@@ -308,7 +316,7 @@ mod tests {
     }
 
     /// Without run-time detection the baseline loop is all there is.
-    #[cfg(not(all(feature = "simd-mask", feature = "std", target_arch = "x86_64")))]
+    #[cfg(not(all(feature = "simd-mask", target_arch = "x86_64")))]
     #[test]
     fn baseline_without_detection() {
         assert!(avx2().is_none());
