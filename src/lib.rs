@@ -74,12 +74,15 @@
 //! # Features
 //!
 //! - `std` (default): the `blocking` adapter over `std::io::{Read, Write}`,
-//!   [`OsRandom`] masking keys from the OS, `Connection::open`, and
-//!   `simd-utf8`.
+//!   [`OsRandom`] masking keys from the OS, `Connection::open`, `simd-utf8`
+//!   and `simd-mask`.
 //! - `deflate`: permessage-deflate (RFC 7692), negotiated by default once on
 //!   (see `Config::with_deflate`).
 //! - `simd-utf8`: UTF-8 validation by the `simdutf8` crate (on with `std`;
 //!   without it, `core::str::from_utf8`).
+//! - `simd-mask`: payload masking with AVX2 when the CPU has it, detected at
+//!   run time by the `fearless_simd` crate (on with `std`, and implies it:
+//!   the detection needs it; x86_64 only, elsewhere the baseline loop).
 //! - `rustls`: `wss://` in the `blocking` adapter (and in the `tokio` one
 //!   with `tokio`) and the [`tls`] module
 //!   (rustls with the `ring` provider, chosen explicitly; no OpenSSL). The
