@@ -230,6 +230,9 @@ impl Receiver {
     /// The next event; see [`Connection::next_event`](super::Connection::next_event).
     /// A ping's pong, a close's reply and an error's close frame are
     /// recorded for [`take_owed`](Self::take_owed).
+    // Always inlined, as `Connection::next_event` is (see there): out of
+    // line, the event crosses stack slots the CPU cannot forward.
+    #[inline(always)]
     pub fn next_event(&mut self) -> Result<Option<Event<'_>>, ProtocolError> {
         if self.is_done() {
             return Ok(None);
