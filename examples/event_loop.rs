@@ -595,7 +595,11 @@ fn expire(c: &mut Client, now: Timestamp) -> bool {
 
 fn drive(c: &mut Client, scratch: &mut [u8], config: &Config, now: Timestamp) -> io::Result<Step> {
     let mut reads = 0;
-    flush(c)?;
+    // Output left from an earlier turn (the socket was full, or a timer
+    // queued a ping); usually there is none, and the call is skipped.
+    if c.writable && pending(c) != 0 {
+        flush(c)?;
+    }
     while c.readable && !c.eof && reads < READS_PER_TURN && pending(c) < OUTPUT_HIGH_WATER {
         let (read, room) = match &mut c.phase {
             Phase::Ws(conn) if conn.memory_usage() >= IN_PLACE_MIN => {
