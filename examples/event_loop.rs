@@ -12,7 +12,8 @@
 //! `--threads N` (default: the number of cores) runs N independent loops, one
 //! per thread, each with its own listening socket on the same port
 //! (SO_REUSEPORT): the kernel spreads the connections, and each loop owns its
-//! clients, its timer heap and its read buffer, sharing nothing.
+//! clients, its timer heap and its read buffer, sharing nothing. The main
+//! thread runs one of them, so `--threads 1` is a single-threaded process.
 //!
 //! Any request with `Upgrade: websocket` (the page uses `/echo`) becomes a
 //! WebSocket whose text and binary messages are echoed; a plain `GET /` gets
@@ -24,12 +25,14 @@
 //! with input left is queued again behind the others. Backpressure: no reads
 //! from a peer while `OUTPUT_HIGH_WATER` bytes of output wait for it. Memory:
 //! a client that goes idle gives its drained buffers back
-//! (`Connection::release_idle_buffers`), at once when they are small or
-//! huge, and `KEEP_WARM` later when they are the working size of large
-//! messages (a busy connection between two 16 KiB echoes would otherwise
-//! free and allocate its input buffer, and lose the in-place read, every
-//! message); one shared read buffer; an idle client holds its socket and a `Connection`
-//! whose buffers the engine allocates only as messages need them.
+//! (`Connection::release_idle_buffers`): at once when they are huge or it
+//! has only done its handshake, `KEEP_WARM` after its last read once it
+//! exchanges messages (with one message in flight a connection goes idle
+//! after every echo: it would otherwise free and allocate its input and
+//! output buffers every message, and lose the in-place read of large ones);
+//! one shared read buffer; an idle client holds its socket and a `Connection`
+//! whose buffers the engine allocates only as messages need them. Clients
+//! sit in a slab indexed by their token (no hashing per event).
 //!
 //! Copies: a connection that already holds an input buffer of
 //! `IN_PLACE_MIN` bytes (it has received large messages) reads straight into
@@ -54,7 +57,7 @@
 //! side shut down, input drained and discarded for up to 2 s or 4 MiB, so
 //! the client reads the response instead of a reset.
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{BinaryHeap, VecDeque};
 use std::io::{self, ErrorKind, IoSlice, Read, Write};
 use std::net::Shutdown;
 use std::time::{Duration, Instant};
@@ -79,8 +82,9 @@ const READ_CHUNK: usize = 64 * 1024;
 const IN_PLACE_MIN: usize = 16 * 1024;
 /// Echoes at least this large skip the output buffer (uWebSockets' bound).
 const VECTORED_MIN: usize = 16 * 1024;
-/// An idle connection whose buffers hold between `IN_PLACE_MIN` and
-/// `KEEP_MAX` bytes keeps them this long after its last read.
+/// An idle connection in use (it echoed a message, or holds input buffers of
+/// `IN_PLACE_MIN` bytes or more) keeps drained buffers of up to `KEEP_MAX`
+/// bytes this long after its last read.
 const KEEP_WARM: Duration = Duration::from_secs(1);
 /// Larger buffers (a huge message's) go back at once.
 const KEEP_MAX: usize = 256 * 1024;
@@ -152,6 +156,9 @@ struct Client {
     /// The unwritten tail of a frame sent with one vectored write; goes out
     /// before the connection's own output.
     spill: Spill,
+    /// A message was echoed since the connection last went idle: its
+    /// buffers are the working size of its traffic (see `KEEP_WARM`).
+    echoed: bool,
     /// When an idle connection's warm buffers go back (see `KEEP_WARM`);
     /// `Timestamp::ZERO` when they are not being kept (nothing is kept
     /// until the epoch, and a plain `Timestamp` is half an `Option`'s size
@@ -243,6 +250,44 @@ impl Timers {
     }
 }
 
+/// Every client, by token: the token is the index of its slot, and freed
+/// slots are reused (a stale timer entry for a reused token finds the new
+/// client's `armed` differs and is skipped). Indexing costs nothing per
+/// event, where a `HashMap` hashed the token twice per message.
+#[derive(Default)]
+struct Clients {
+    slots: Vec<Option<Client>>,
+    free: Vec<usize>,
+}
+
+impl Clients {
+    /// The token the next `insert` will use.
+    fn vacant(&self) -> Token {
+        Token(self.free.last().copied().unwrap_or(self.slots.len()))
+    }
+
+    /// Puts `client` in the slot `vacant` gave.
+    fn insert(&mut self, token: Token, client: Client) {
+        if self.free.last() == Some(&token.0) {
+            self.free.pop();
+            self.slots[token.0] = Some(client);
+        } else {
+            debug_assert_eq!(token.0, self.slots.len());
+            self.slots.push(Some(client));
+        }
+    }
+
+    fn get_mut(&mut self, token: Token) -> Option<&mut Client> {
+        self.slots.get_mut(token.0)?.as_mut()
+    }
+
+    fn remove(&mut self, token: Token) -> Option<Client> {
+        let client = self.slots.get_mut(token.0)?.take()?;
+        self.free.push(token.0);
+        Some(client)
+    }
+}
+
 enum Step {
     Idle,
     Again,
@@ -309,6 +354,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for _ in 1..threads {
         listeners.push(bind_shared(addr)?);
     }
+    // The last loop runs on this thread: with one loop the process has one
+    // thread, so libc skips the cancellation-point bookkeeping around every
+    // system call and the kernel skips the reference count of every file
+    // looked up (both are per system call, two or three per message).
+    let last = listeners.pop().expect("at least one loop");
     let loops: Vec<_> = listeners
         .into_iter()
         .map(|listener| {
@@ -321,6 +371,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The compression note stays last: scripts look for it at the end.
     println!("listening on http://{addr} ({threads} loop{s}){COMPRESSION}");
     io::stdout().flush()?;
+    serve(last, &config)?;
     for handle in loops {
         handle.join().map_err(|_| "an event loop panicked")??;
     }
@@ -352,9 +403,8 @@ fn serve(mut listener: TcpListener, config: &Config) -> io::Result<()> {
     poll.registry()
         .register(&mut listener, LISTENER, Interest::READABLE)?;
     let mut events = Events::with_capacity(1024);
-    let mut clients: HashMap<Token, Client> = HashMap::new();
+    let mut clients = Clients::default();
     let mut queue: VecDeque<Token> = VecDeque::new();
-    let mut next_token = 0;
     let mut scratch = vec![0u8; READ_CHUNK];
     loop {
         let timeout = if queue.is_empty() {
@@ -381,8 +431,7 @@ fn serve(mut listener: TcpListener, config: &Config) -> io::Result<()> {
                             break;
                         }
                     };
-                    let token = Token(next_token);
-                    next_token += 1;
+                    let token = clients.vacant();
                     let _ = stream.set_nodelay(true);
                     let interest = Interest::READABLE | Interest::WRITABLE;
                     if let Err(e) = poll.registry().register(&mut stream, token, interest) {
@@ -404,12 +453,13 @@ fn serve(mut listener: TcpListener, config: &Config) -> io::Result<()> {
                         linger: false,
                         armed: None,
                         spill: Spill::default(),
+                        echoed: false,
                         release_at: Timestamp::ZERO,
                     };
                     timers.arm(token, &mut client, give_up);
                     clients.insert(token, client);
                 }
-            } else if let Some(client) = clients.get_mut(&event.token()) {
+            } else if let Some(client) = clients.get_mut(event.token()) {
                 client.readable |=
                     event.is_readable() || event.is_read_closed() || event.is_error();
                 client.writable |= event.is_writable() || event.is_error();
@@ -423,7 +473,7 @@ fn serve(mut listener: TcpListener, config: &Config) -> io::Result<()> {
         let now = clock();
         // Deadlines that passed: keepalive pings, dead peers, open timeouts.
         while let Some((deadline, token)) = timers.expired(now) {
-            let Some(client) = clients.get_mut(&token) else {
+            let Some(client) = clients.get_mut(token) else {
                 continue;
             };
             if client.armed != Some(deadline) {
@@ -444,28 +494,37 @@ fn serve(mut listener: TcpListener, config: &Config) -> io::Result<()> {
             let Some(token) = queue.pop_front() else {
                 break;
             };
-            let Some(client) = clients.get_mut(&token) else {
+            let Some(client) = clients.get_mut(token) else {
                 continue;
             };
             match drive(client, &mut scratch, &config, now) {
                 Ok(Step::Again) => queue.push_back(token),
                 Ok(Step::Idle) => {
                     client.queued = false;
-                    // Nothing to read or write now: an idle connection keeps
-                    // no drained buffers (its next message allocates again),
-                    // but working-size ones only after KEEP_WARM.
+                    // Nothing to read or write now. A connection in use
+                    // (a message echoed, buffers already kept, or input
+                    // buffers of working size) keeps drained buffers of up
+                    // to KEEP_MAX until KEEP_WARM after its last read: with
+                    // one message in flight it goes idle after every echo,
+                    // and giving them back then cost a free and an
+                    // allocation of each buffer per message. Others (just
+                    // past the handshake) and huge buffers go back at once.
                     if let Phase::Ws(conn) = &mut client.phase {
                         let held = conn.memory_usage();
-                        if (IN_PLACE_MIN..=KEEP_MAX).contains(&held) {
+                        let warm = client.echoed
+                            || client.release_at != Timestamp::ZERO
+                            || held >= IN_PLACE_MIN;
+                        if warm && held <= KEEP_MAX {
                             client.release_at = now + KEEP_WARM;
                         } else {
                             conn.release_idle_buffers();
                             client.release_at = Timestamp::ZERO;
                         }
+                        client.echoed = false;
                     }
                 }
                 Ok(Step::Done) | Err(_) => {
-                    if let Some(mut client) = clients.remove(&token) {
+                    if let Some(mut client) = clients.remove(token) {
                         let _ = poll.registry().deregister(&mut client.stream);
                     } // dropping the stream closes the socket
                     continue;
@@ -536,7 +595,11 @@ fn expire(c: &mut Client, now: Timestamp) -> bool {
 
 fn drive(c: &mut Client, scratch: &mut [u8], config: &Config, now: Timestamp) -> io::Result<Step> {
     let mut reads = 0;
-    flush(c)?;
+    // Output left from an earlier turn (the socket was full, or a timer
+    // queued a ping); usually there is none, and the call is skipped.
+    if c.writable && pending(c) != 0 {
+        flush(c)?;
+    }
     while c.readable && !c.eof && reads < READS_PER_TURN && pending(c) < OUTPUT_HIGH_WATER {
         let (read, room) = match &mut c.phase {
             Phase::Ws(conn) if conn.memory_usage() >= IN_PLACE_MIN => {
@@ -659,6 +722,7 @@ fn events(c: &mut Client) {
             Ok(None) => return,
             Ok(Some((Event::Handshake(_), _))) => true,
             Ok(Some((Event::Message(message), sender))) => {
+                c.echoed = true;
                 if let Err(e) = echo(
                     &mut c.stream,
                     &mut c.spill,

@@ -22,8 +22,8 @@ fn threads(pid: u32) -> usize {
 #[test]
 fn every_loop_serves_and_every_connection_is_echoed() {
     let (server, addr, _log) = spawn_server("event_loop", &["--threads", "3"]);
-    // The main thread waits for the three loops.
-    assert_eq!(threads(server.0.id()), 4);
+    // The main thread runs the last loop.
+    assert_eq!(threads(server.0.id()), 3);
     let url = format!("ws://{addr}/echo");
     // Connections from many source ports, so the kernel hands them to
     // different listening sockets; all open at once, each answered.
@@ -43,7 +43,9 @@ fn every_loop_serves_and_every_connection_is_echoed() {
 #[test]
 fn one_loop_is_one_thread_and_zero_is_refused() {
     let (server, _addr, _log) = spawn_server("event_loop", &["--threads", "1"]);
-    assert_eq!(threads(server.0.id()), 2);
+    // A single-threaded process: libc and the kernel skip per-call
+    // bookkeeping that threads need (cancellation points, file refcounts).
+    assert_eq!(threads(server.0.id()), 1);
     let out = Command::new(example_binary("event_loop"))
         .args(["127.0.0.1:0", "--threads", "0"])
         .stdout(Stdio::null())
