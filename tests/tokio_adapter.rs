@@ -430,6 +430,48 @@ async fn without_keepalive_the_close_timeout_counts_from_the_close() {
     assert_eq!(started.elapsed(), Duration::from_secs(3));
 }
 
+/// Timers: a read goes to the stream before it looks at the timer, and
+/// gives the engine the time of every read that brings bytes, so a timer
+/// that expired fires on the next read even with messages waiting.
+#[tokio::test(start_paused = true)]
+async fn an_expired_close_timer_fires_though_messages_are_waiting() {
+    let config = quiet()
+        .with_close_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    let (mut ws, mut raw) = server_pair(config, 1 << 16);
+    ws.start_close(CloseCode::NORMAL, "").await.unwrap();
+    // A read that finds nothing starts the close timer (its deadline is
+    // three seconds from now).
+    assert!(ws.read().now_or_never().is_none());
+    for i in 0..50u8 {
+        raw.write_all(&frame(0x82, &[i], Some(MASK))).await.unwrap();
+    }
+    tokio::time::advance(Duration::from_secs(4)).await;
+    let error = ws.read().await.unwrap_err();
+    assert!(
+        matches!(error, Error::Timeout(Timeout::Closing)),
+        "{error:?}"
+    );
+}
+
+/// A read that found nothing complete does not decode again until input
+/// arrives; input given through `connection_mut` counts, though the
+/// stream brings nothing.
+#[tokio::test(start_paused = true)]
+async fn input_given_through_connection_mut_is_read_next() {
+    let (mut ws, mut raw) = server_pair(quiet(), 4096);
+    // Half a frame from the stream: the read decodes it, finds it
+    // incomplete, and waits.
+    let whole = frame(0x82, b"abcd", Some(MASK));
+    raw.write_all(&whole[..4]).await.unwrap();
+    assert!(ws.read().now_or_never().is_none());
+    ws.connection_mut().receive(&whole[4..]);
+    let message = tokio::time::timeout(Duration::from_secs(1), ws.read())
+        .await
+        .expect("decoded with no new byte from the stream");
+    assert_eq!(message.unwrap(), OwnedMessage::Binary(b"abcd".to_vec()));
+}
+
 /// Cancel-safety claim for `close`: dropped while waiting for the peer,
 /// calling it again resumes and sends no second close frame.
 #[tokio::test]

@@ -186,6 +186,10 @@ pub struct WebSocket<S> {
     high_water: usize,
     /// Bytes were written since the stream was last flushed.
     unflushed: bool,
+    /// The engine may hold input it has not decoded yet: cleared when
+    /// decoding found nothing complete, set again by anything that gives
+    /// the engine input (a read, `connection_mut`).
+    undecoded: bool,
     /// The stream ended.
     eof: bool,
     /// The unwritten tail of a frame [`Reply::send`] wrote directly:
@@ -470,6 +474,8 @@ impl<S> WebSocket<S> {
     /// The engine underneath, mutably: for commands this adapter does not
     /// wrap. Output it queues is written by the next flush, send or read.
     pub fn connection_mut(&mut self) -> &mut Connection {
+        // The caller may give it input (`receive`).
+        self.undecoded = true;
         &mut self.conn
     }
 
