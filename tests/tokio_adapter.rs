@@ -430,6 +430,65 @@ async fn without_keepalive_the_close_timeout_counts_from_the_close() {
     assert_eq!(started.elapsed(), Duration::from_secs(3));
 }
 
+/// Timers: a keepalive deadline pushed back by every message does not
+/// re-arm the timer on every read (the one armed for an earlier deadline
+/// wakes the read, which finds nothing due and arms the later one), and
+/// the ping and the dead-peer timeout still count exactly from the last
+/// message.
+#[tokio::test(start_paused = true)]
+async fn keepalive_counts_from_the_last_message_though_it_moved_on_every_read() {
+    let config = Config::default()
+        .with_ping_interval(Some(Duration::from_secs(10)))
+        .unwrap()
+        .with_ping_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let (mut ws, mut raw) = server_pair(config, 4096);
+    let started = tokio::time::Instant::now();
+    // A message every 3 s for 15 s, each arriving while the read waits
+    // (so the timer is armed, for a deadline the message then pushes back).
+    for i in 0..5u8 {
+        let (message, ()) = tokio::join!(ws.read(), async {
+            tokio::time::advance(Duration::from_secs(3)).await;
+            raw.write_all(&frame(0x82, &[i], Some(MASK))).await.unwrap();
+        });
+        assert_eq!(message.unwrap(), OwnedMessage::Binary(vec![i]));
+    }
+    let error = tokio::time::timeout(Duration::from_secs(100), ws.read())
+        .await
+        .expect("the dead-peer timer fires")
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::Timeout(Timeout::DeadPeer)),
+        "{error:?}"
+    );
+    // Last message at 15 s: the ping at 25 s, the peer dead at 35 s.
+    assert_eq!(started.elapsed(), Duration::from_secs(35));
+    let ping = read_n(&mut raw, 6).await;
+    assert_eq!(ping[..2], [0x89, 4]);
+    assert_eq!(read_n(&mut raw, 1).await, [0x88]);
+}
+
+/// Timers: a deadline that moves earlier than the one the timer is armed
+/// for (the close timeout under a long keepalive interval) re-arms it.
+#[tokio::test(start_paused = true)]
+async fn a_close_timeout_shorter_than_the_keepalive_interval_fires_on_time() {
+    let config = Config::default()
+        .with_ping_interval(Some(Duration::from_secs(100)))
+        .unwrap()
+        .with_close_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    let (mut ws, _raw) = server_pair(config, 4096);
+    // The timer is armed for the keepalive ping, 100 s ahead.
+    assert!(ws.read().now_or_never().is_none());
+    let started = tokio::time::Instant::now();
+    let error = ws.close(CloseCode::NORMAL, "").await.unwrap_err();
+    assert!(
+        matches!(error, Error::Timeout(Timeout::Closing)),
+        "{error:?}"
+    );
+    assert_eq!(started.elapsed(), Duration::from_secs(3));
+}
+
 /// Timers: a read goes to the stream before it looks at the timer, and
 /// gives the engine the time of every read that brings bytes, so a timer
 /// that expired fires on the next read even with messages waiting.

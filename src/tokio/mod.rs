@@ -128,8 +128,10 @@
 //!
 //! The connection's timers (keepalive ping, dead peer, open and close
 //! timeouts; [`Config`](crate::Config)) run on one `tokio::time::Sleep` per
-//! connection, reset only when the engine's next deadline changes; they are
-//! driven by whatever reads (a read, the stream, `close`). An expiry is
+//! connection, reset only when the engine's next deadline moves earlier or
+//! after it fired: a keepalive deadline that every message pushes back
+//! costs one early wake-up per interval, not a timer reset per read. They
+//! are driven by whatever reads (a read, the stream, `close`). An expiry is
 //! [`Error::Timeout`]. A caller's bound on a read or a write is
 //! `tokio::time::timeout` around it, which the cancel safety above allows.
 //!
