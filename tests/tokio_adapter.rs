@@ -468,6 +468,33 @@ async fn keepalive_counts_from_the_last_message_though_it_moved_on_every_read() 
     assert_eq!(read_n(&mut raw, 1).await, [0x88]);
 }
 
+/// Timers: a read that waits again with the timer unchanged does not poll
+/// it again when it already holds this task's waker; a read from another
+/// task (another waker) registers its own, so the timer wakes it.
+#[tokio::test(start_paused = true)]
+async fn a_timer_first_polled_by_one_waker_wakes_a_read_in_another_task() {
+    let config = Config::default()
+        .with_ping_interval(Some(Duration::from_secs(10)))
+        .unwrap()
+        .with_ping_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let (mut ws, _raw) = server_pair(config, 4096);
+    let started = tokio::time::Instant::now();
+    // Polled once with a waker that wakes nothing.
+    assert!(ws.read().now_or_never().is_none());
+    let reader = tokio::spawn(async move { ws.read().await });
+    let error = tokio::time::timeout(Duration::from_secs(100), reader)
+        .await
+        .expect("the timer wakes the reading task")
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::Timeout(Timeout::DeadPeer)),
+        "{error:?}"
+    );
+    assert_eq!(started.elapsed(), Duration::from_secs(20));
+}
+
 /// Timers: a deadline that moves earlier than the one the timer is armed
 /// for (the close timeout under a long keepalive interval) re-arms it.
 #[tokio::test(start_paused = true)]

@@ -4,7 +4,7 @@
 use alloc::boxed::Box;
 use core::future::Future;
 use core::pin::Pin;
-use core::task::{Context, Poll, ready};
+use core::task::{Context, Poll, Waker};
 
 use ::tokio::time::{Instant, Sleep, sleep_until};
 
@@ -17,6 +17,9 @@ pub(super) struct Clock {
     timer: Option<Pin<Box<Sleep>>>,
     /// The deadline `timer` is set to and has not fired for yet.
     armed: Option<Timestamp>,
+    /// The waker `timer` holds: registered by its last poll, since which
+    /// it was not reset. `None` until then.
+    registered: Option<Waker>,
 }
 
 impl Clock {
@@ -25,6 +28,7 @@ impl Clock {
             epoch: Instant::now(),
             timer: None,
             armed: None,
+            registered: None,
         }
     }
 
@@ -56,20 +60,38 @@ impl Clock {
             (Some(timer), _) => {
                 timer.as_mut().reset(self.epoch + deadline.as_duration());
                 self.armed = Some(deadline);
+                self.registered = None;
                 deadline
             }
             (None, _) => {
                 self.timer = Some(Box::pin(sleep_until(self.epoch + deadline.as_duration())));
                 self.armed = Some(deadline);
+                self.registered = None;
                 deadline
             }
         };
         let Some(timer) = &mut self.timer else {
             return Poll::Pending;
         };
-        ready!(timer.as_mut().poll(cx));
+        // Armed as at its last poll, not elapsed, and holding this task's
+        // waker: polling it again would only register the same waker (once
+        // per echo under keepalive). If it fires after this check, that
+        // waker wakes the task, whose next poll sees it elapsed.
+        if !timer.is_elapsed()
+            && self
+                .registered
+                .as_ref()
+                .is_some_and(|waker| waker.will_wake(cx.waker()))
+        {
+            return Poll::Pending;
+        }
+        if timer.as_mut().poll(cx).is_pending() {
+            self.registered = Some(cx.waker().clone());
+            return Poll::Pending;
+        }
         // Fired: whatever the engine asks next is armed afresh.
         self.armed = None;
+        self.registered = None;
         let at = self.epoch + armed.as_duration();
         Poll::Ready(self.timestamp(Instant::now().max(at)))
     }
