@@ -430,6 +430,134 @@ async fn without_keepalive_the_close_timeout_counts_from_the_close() {
     assert_eq!(started.elapsed(), Duration::from_secs(3));
 }
 
+/// Timers: a keepalive deadline pushed back by every message does not
+/// re-arm the timer on every read (the one armed for an earlier deadline
+/// wakes the read, which finds nothing due and arms the later one), and
+/// the ping and the dead-peer timeout still count exactly from the last
+/// message.
+#[tokio::test(start_paused = true)]
+async fn keepalive_counts_from_the_last_message_though_it_moved_on_every_read() {
+    let config = Config::default()
+        .with_ping_interval(Some(Duration::from_secs(10)))
+        .unwrap()
+        .with_ping_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let (mut ws, mut raw) = server_pair(config, 4096);
+    let started = tokio::time::Instant::now();
+    // A message every 3 s for 15 s, each arriving while the read waits
+    // (so the timer is armed, for a deadline the message then pushes back).
+    for i in 0..5u8 {
+        let (message, ()) = tokio::join!(ws.read(), async {
+            tokio::time::advance(Duration::from_secs(3)).await;
+            raw.write_all(&frame(0x82, &[i], Some(MASK))).await.unwrap();
+        });
+        assert_eq!(message.unwrap(), OwnedMessage::Binary(vec![i]));
+    }
+    let error = tokio::time::timeout(Duration::from_secs(100), ws.read())
+        .await
+        .expect("the dead-peer timer fires")
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::Timeout(Timeout::DeadPeer)),
+        "{error:?}"
+    );
+    // Last message at 15 s: the ping at 25 s, the peer dead at 35 s.
+    assert_eq!(started.elapsed(), Duration::from_secs(35));
+    let ping = read_n(&mut raw, 6).await;
+    assert_eq!(ping[..2], [0x89, 4]);
+    assert_eq!(read_n(&mut raw, 1).await, [0x88]);
+}
+
+/// Timers: a read that waits again with the timer unchanged does not poll
+/// it again when it already holds this task's waker; a read from another
+/// task (another waker) registers its own, so the timer wakes it.
+#[tokio::test(start_paused = true)]
+async fn a_timer_first_polled_by_one_waker_wakes_a_read_in_another_task() {
+    let config = Config::default()
+        .with_ping_interval(Some(Duration::from_secs(10)))
+        .unwrap()
+        .with_ping_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let (mut ws, _raw) = server_pair(config, 4096);
+    let started = tokio::time::Instant::now();
+    // Polled once with a waker that wakes nothing.
+    assert!(ws.read().now_or_never().is_none());
+    let reader = tokio::spawn(async move { ws.read().await });
+    let error = tokio::time::timeout(Duration::from_secs(100), reader)
+        .await
+        .expect("the timer wakes the reading task")
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::Timeout(Timeout::DeadPeer)),
+        "{error:?}"
+    );
+    assert_eq!(started.elapsed(), Duration::from_secs(20));
+}
+
+/// Timers: a deadline that moves earlier than the one the timer is armed
+/// for (the close timeout under a long keepalive interval) re-arms it.
+#[tokio::test(start_paused = true)]
+async fn a_close_timeout_shorter_than_the_keepalive_interval_fires_on_time() {
+    let config = Config::default()
+        .with_ping_interval(Some(Duration::from_secs(100)))
+        .unwrap()
+        .with_close_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    let (mut ws, _raw) = server_pair(config, 4096);
+    // The timer is armed for the keepalive ping, 100 s ahead.
+    assert!(ws.read().now_or_never().is_none());
+    let started = tokio::time::Instant::now();
+    let error = ws.close(CloseCode::NORMAL, "").await.unwrap_err();
+    assert!(
+        matches!(error, Error::Timeout(Timeout::Closing)),
+        "{error:?}"
+    );
+    assert_eq!(started.elapsed(), Duration::from_secs(3));
+}
+
+/// Timers: a read goes to the stream before it looks at the timer, and
+/// gives the engine the time of every read that brings bytes, so a timer
+/// that expired fires on the next read even with messages waiting.
+#[tokio::test(start_paused = true)]
+async fn an_expired_close_timer_fires_though_messages_are_waiting() {
+    let config = quiet()
+        .with_close_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    let (mut ws, mut raw) = server_pair(config, 1 << 16);
+    ws.start_close(CloseCode::NORMAL, "").await.unwrap();
+    // A read that finds nothing starts the close timer (its deadline is
+    // three seconds from now).
+    assert!(ws.read().now_or_never().is_none());
+    for i in 0..50u8 {
+        raw.write_all(&frame(0x82, &[i], Some(MASK))).await.unwrap();
+    }
+    tokio::time::advance(Duration::from_secs(4)).await;
+    let error = ws.read().await.unwrap_err();
+    assert!(
+        matches!(error, Error::Timeout(Timeout::Closing)),
+        "{error:?}"
+    );
+}
+
+/// A read that found nothing complete does not decode again until input
+/// arrives; input given through `connection_mut` counts, though the
+/// stream brings nothing.
+#[tokio::test(start_paused = true)]
+async fn input_given_through_connection_mut_is_read_next() {
+    let (mut ws, mut raw) = server_pair(quiet(), 4096);
+    // Half a frame from the stream: the read decodes it, finds it
+    // incomplete, and waits.
+    let whole = frame(0x82, b"abcd", Some(MASK));
+    raw.write_all(&whole[..4]).await.unwrap();
+    assert!(ws.read().now_or_never().is_none());
+    ws.connection_mut().receive(&whole[4..]);
+    let message = tokio::time::timeout(Duration::from_secs(1), ws.read())
+        .await
+        .expect("decoded with no new byte from the stream");
+    assert_eq!(message.unwrap(), OwnedMessage::Binary(b"abcd".to_vec()));
+}
+
 /// Cancel-safety claim for `close`: dropped while waiting for the peer,
 /// calling it again resumes and sends no second close frame.
 #[tokio::test]

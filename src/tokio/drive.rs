@@ -36,6 +36,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             clock: super::clock::Clock::new(),
             high_water: DEFAULT_HIGH_WATER,
             unflushed: false,
+            undecoded: true,
             eof: false,
             spill: Spill::default(),
         }
@@ -61,7 +62,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         f: impl FnOnce(Event<'_>, &mut Reply<'_>) -> R,
     ) -> Poll<Result<R, Error>> {
         loop {
-            match self.conn.next_event_with_sender() {
+            // Decoding again what the last pass found incomplete, with no
+            // byte added since, is wasted: a read that waited resumes
+            // straight at the stream.
+            let decoded = if self.undecoded {
+                self.conn.next_event_with_sender()
+            } else {
+                Ok(None)
+            };
+            match decoded {
                 Ok(Some((event, sender))) => {
                     // A direct reply writes within this poll, with its
                     // waker, and keeps the untaken tail in the spill before
@@ -81,7 +90,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                     }
                     return Poll::Ready(Ok(result));
                 }
-                Ok(None) => {}
+                Ok(None) => self.undecoded = false,
                 Err(error) => {
                     // Best effort: the close frame the error calls for.
                     let _ = self.poll_flush_all(cx);
@@ -101,13 +110,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             if let Poll::Ready(Err(error)) = self.poll_flush_all(cx) {
                 return Poll::Ready(Err(error));
             }
-            match self.poll_timer(cx) {
-                Poll::Ready(Ok(())) => continue,
-                Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
-                Poll::Pending => {}
+            // The stream first: a read that brings bytes gives the engine
+            // the time itself (`poll_fill`), so the timer is only looked at
+            // (and its waker registered) when this poll is about to wait.
+            if ready!(self.poll_fill_or_timer(cx))? {
+                self.undecoded = true;
             }
-            ready!(self.poll_fill(cx))?;
         }
+    }
+
+    /// A read from the stream, or else the timer: `Ready(Ok(true))` when
+    /// bytes (or the end of the stream) came in, `Ready(Ok(false))` when
+    /// the timer fired and the engine took the time, `Pending` when
+    /// neither (both wakers registered).
+    #[inline]
+    fn poll_fill_or_timer(&mut self, cx: &mut Context<'_>) -> Poll<Result<bool, Error>> {
+        if let Poll::Ready(result) = self.poll_fill(cx) {
+            return Poll::Ready(result.map(|()| true));
+        }
+        self.poll_timer(cx).map_ok(|()| false)
     }
 
     /// One read from the stream straight into the connection's input
@@ -169,7 +190,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     }
 
     /// All output written and the stream flushed.
+    ///
+    /// Called three or four times per echo, mostly with nothing to do:
+    /// that case is a few loads here, not a call.
+    #[inline]
     pub(super) fn poll_flush_all(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if !self.unflushed && self.spill.is_empty() && !self.conn.wants_write() {
+            return Poll::Ready(Ok(()));
+        }
         ready!(self.poll_write_out(cx))?;
         if self.unflushed {
             ready!(Pin::new(&mut self.io).poll_flush(cx))?;
@@ -211,6 +239,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     }
 
     pub(super) fn conn_mut(&mut self) -> &mut Connection {
+        self.undecoded = true;
         &mut self.conn
     }
 }

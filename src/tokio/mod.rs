@@ -128,8 +128,10 @@
 //!
 //! The connection's timers (keepalive ping, dead peer, open and close
 //! timeouts; [`Config`](crate::Config)) run on one `tokio::time::Sleep` per
-//! connection, reset only when the engine's next deadline changes; they are
-//! driven by whatever reads (a read, the stream, `close`). An expiry is
+//! connection, reset only when the engine's next deadline moves earlier or
+//! after it fired: a keepalive deadline that every message pushes back
+//! costs one early wake-up per interval, not a timer reset per read. They
+//! are driven by whatever reads (a read, the stream, `close`). An expiry is
 //! [`Error::Timeout`]. A caller's bound on a read or a write is
 //! `tokio::time::timeout` around it, which the cancel safety above allows.
 //!
@@ -186,6 +188,10 @@ pub struct WebSocket<S> {
     high_water: usize,
     /// Bytes were written since the stream was last flushed.
     unflushed: bool,
+    /// The engine may hold input it has not decoded yet: cleared when
+    /// decoding found nothing complete, set again by anything that gives
+    /// the engine input (a read, `connection_mut`).
+    undecoded: bool,
     /// The stream ended.
     eof: bool,
     /// The unwritten tail of a frame [`Reply::send`] wrote directly:
@@ -470,6 +476,8 @@ impl<S> WebSocket<S> {
     /// The engine underneath, mutably: for commands this adapter does not
     /// wrap. Output it queues is written by the next flush, send or read.
     pub fn connection_mut(&mut self) -> &mut Connection {
+        // The caller may give it input (`receive`).
+        self.undecoded = true;
         &mut self.conn
     }
 
