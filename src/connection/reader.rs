@@ -188,20 +188,6 @@ impl Reader {
         if config.streaming() {
             return self.advance_streaming(tx, config, role);
         }
-        // Nothing buffered, nothing in progress, nothing to tidy: the call
-        // after every message that used up the input ends here, before the
-        // general path's checks (callgrind, event_loop under load: 1,214 ->
-        // 1,190 instructions per 20 B echo). Whatever is excluded (a frame
-        // or fragmented message in progress, EOF, an assembly to clear, a
-        // buffer to cut down) takes the general path.
-        if self.start == self.end
-            && self.frame.is_none()
-            && !self.eof
-            && !self.assembly_delivered
-            && self.buf.len() <= KEEP_CAPACITY.max(3 * self.read_request)
-        {
-            return Ok(None);
-        }
         if self.assembly_delivered {
             self.assembly_delivered = false;
             self.assembly.clear();
