@@ -96,16 +96,21 @@ fn mask_blocks(buf: &mut [u8], key: u32) -> &mut [u8] {
     let key16 = key16(key);
     let (chunks, tail) = buf.as_chunks_mut::<64>();
     for chunk in chunks {
-        // Byte by byte against a 16-byte key, four times a block: the shape
-        // LLVM turns into full-width vector XORs (u128 words became pairs
-        // of scalar 64-bit XORs to memory).
-        for part in chunk.as_chunks_mut::<16>().0 {
-            for (b, k) in part.iter_mut().zip(&key16) {
-                *b ^= k;
-            }
-        }
+        xor_block(chunk, &key16);
     }
     tail
+}
+
+/// XORs one 64-byte block with the 16-byte key, byte by byte four times:
+/// the shape LLVM turns into full-width vector XORs (u128 words became
+/// pairs of scalar 64-bit XORs to memory).
+#[inline(always)]
+fn xor_block(block: &mut [u8; 64], key16: &[u8; 16]) {
+    for part in block.as_chunks_mut::<16>().0 {
+        for (b, k) in part.iter_mut().zip(key16) {
+            *b ^= k;
+        }
+    }
 }
 
 /// The key word (byte i masks byte i) repeated over 16 bytes.
@@ -193,13 +198,8 @@ fn copy_blocks<'d, 's>(dst: &'d mut [u8], src: &'s [u8], key: u32) -> (&'d mut [
         // The block read into a value first: inlined into the AVX2 instance
         // through a closure, `dst` and `src` lose their no-alias marks, and
         // a loop reading `src` while writing `dst` stayed a byte loop.
-        // The XOR in the shape of `mask_blocks`.
         let mut block = *s;
-        for part in block.as_chunks_mut::<16>().0 {
-            for (b, k) in part.iter_mut().zip(&key16) {
-                *b ^= k;
-            }
-        }
+        xor_block(&mut block, &key16);
         *d = block;
     }
     (dst_tail, src_tail)
