@@ -55,16 +55,15 @@ impl Clock {
         let Some(deadline) = deadline else {
             return Poll::Pending;
         };
-        let armed = match (&mut self.timer, self.armed) {
-            (Some(_), Some(armed)) if armed <= deadline => armed,
-            (Some(timer), _) => {
-                timer.as_mut().reset(self.epoch + deadline.as_duration());
-                self.armed = Some(deadline);
-                self.registered = None;
-                deadline
-            }
-            (None, _) => {
-                self.timer = Some(Box::pin(sleep_until(self.epoch + deadline.as_duration())));
+        let armed = match self.armed {
+            // `armed` is only set with a timer.
+            Some(armed) if armed <= deadline => armed,
+            _ => {
+                let at = self.epoch + deadline.as_duration();
+                match &mut self.timer {
+                    Some(timer) => timer.as_mut().reset(at),
+                    None => self.timer = Some(Box::pin(sleep_until(at))),
+                }
                 self.armed = Some(deadline);
                 self.registered = None;
                 deadline
