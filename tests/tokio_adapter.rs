@@ -30,6 +30,24 @@ fn quiet() -> Config {
     Config::default().without_timeouts()
 }
 
+/// Keepalive on: a ping after `interval` seconds without input, the peer
+/// dropped `timeout` seconds after it.
+fn keepalive(interval: u64, timeout: u64) -> Config {
+    Config::default()
+        .with_ping_interval(Some(Duration::from_secs(interval)))
+        .unwrap()
+        .with_ping_timeout(Some(Duration::from_secs(timeout)))
+        .unwrap()
+}
+
+/// Fails unless `error` is the expiry of the `which` timer.
+fn assert_timeout(error: &Error, which: Timeout) {
+    assert!(
+        matches!(error, Error::Timeout(t) if *t == which),
+        "expected Timeout::{which:?}, got {error:?}"
+    );
+}
+
 /// Reads exactly `n` bytes from the raw end.
 async fn read_n(raw: &mut DuplexStream, n: usize) -> Vec<u8> {
     let mut buf = vec![0; n];
@@ -327,18 +345,11 @@ async fn forward_echoes_until_close() {
 /// `Timeout::DeadPeer`, all driven by the read alone.
 #[tokio::test(start_paused = true)]
 async fn a_silent_peer_is_pinged_then_dropped() {
-    let config = Config::default()
-        .with_ping_interval(Some(Duration::from_secs(20)))
-        .unwrap()
-        .with_ping_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
+    let config = keepalive(20, 20);
     let (mut ws, mut raw) = server_pair(config, 4096);
     let started = tokio::time::Instant::now();
     let error = ws.read().await.unwrap_err();
-    assert!(
-        matches!(error, Error::Timeout(Timeout::DeadPeer)),
-        "{error:?}"
-    );
+    assert_timeout(&error, Timeout::DeadPeer);
     assert_eq!(started.elapsed(), Duration::from_secs(40));
     let ping = read_n(&mut raw, 6).await;
     assert_eq!(ping[..2], [0x89, 4]);
@@ -351,11 +362,7 @@ async fn a_silent_peer_is_pinged_then_dropped() {
 /// Timers: a peer that answers keepalive pings stays connected.
 #[tokio::test(start_paused = true)]
 async fn a_live_peer_answering_pings_stays() {
-    let config = Config::default()
-        .with_ping_interval(Some(Duration::from_secs(1)))
-        .unwrap()
-        .with_ping_timeout(Some(Duration::from_secs(1)))
-        .unwrap();
+    let config = keepalive(1, 1);
     let (ours, theirs) = duplex(4096);
     let mut server = WebSocket::from_connection(ours, Connection::open_server(config));
     let mut client = WebSocket::from_connection(
@@ -395,10 +402,7 @@ async fn close_honours_the_close_timeout() {
     let (mut ws, mut raw) = server_pair(config, 4096);
     let started = tokio::time::Instant::now();
     let error = ws.close(CloseCode::NORMAL, "bye").await.unwrap_err();
-    assert!(
-        matches!(error, Error::Timeout(Timeout::Closing)),
-        "{error:?}"
-    );
+    assert_timeout(&error, Timeout::Closing);
     assert_eq!(started.elapsed(), Duration::from_secs(3));
     assert_eq!(
         read_n(&mut raw, 7).await,
@@ -423,10 +427,7 @@ async fn without_keepalive_the_close_timeout_counts_from_the_close() {
     }
     let started = tokio::time::Instant::now();
     let error = ws.close(CloseCode::NORMAL, "").await.unwrap_err();
-    assert!(
-        matches!(error, Error::Timeout(Timeout::Closing)),
-        "{error:?}"
-    );
+    assert_timeout(&error, Timeout::Closing);
     assert_eq!(started.elapsed(), Duration::from_secs(3));
 }
 
@@ -437,11 +438,7 @@ async fn without_keepalive_the_close_timeout_counts_from_the_close() {
 /// message.
 #[tokio::test(start_paused = true)]
 async fn keepalive_counts_from_the_last_message_though_it_moved_on_every_read() {
-    let config = Config::default()
-        .with_ping_interval(Some(Duration::from_secs(10)))
-        .unwrap()
-        .with_ping_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    let config = keepalive(10, 10);
     let (mut ws, mut raw) = server_pair(config, 4096);
     let started = tokio::time::Instant::now();
     // A message every 3 s for 15 s, each arriving while the read waits
@@ -457,10 +454,7 @@ async fn keepalive_counts_from_the_last_message_though_it_moved_on_every_read() 
         .await
         .expect("the dead-peer timer fires")
         .unwrap_err();
-    assert!(
-        matches!(error, Error::Timeout(Timeout::DeadPeer)),
-        "{error:?}"
-    );
+    assert_timeout(&error, Timeout::DeadPeer);
     // Last message at 15 s: the ping at 25 s, the peer dead at 35 s.
     assert_eq!(started.elapsed(), Duration::from_secs(35));
     let ping = read_n(&mut raw, 6).await;
@@ -473,11 +467,7 @@ async fn keepalive_counts_from_the_last_message_though_it_moved_on_every_read() 
 /// task (another waker) registers its own, so the timer wakes it.
 #[tokio::test(start_paused = true)]
 async fn a_timer_first_polled_by_one_waker_wakes_a_read_in_another_task() {
-    let config = Config::default()
-        .with_ping_interval(Some(Duration::from_secs(10)))
-        .unwrap()
-        .with_ping_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    let config = keepalive(10, 10);
     let (mut ws, _raw) = server_pair(config, 4096);
     let started = tokio::time::Instant::now();
     // Polled once with a waker that wakes nothing.
@@ -488,10 +478,7 @@ async fn a_timer_first_polled_by_one_waker_wakes_a_read_in_another_task() {
         .expect("the timer wakes the reading task")
         .unwrap()
         .unwrap_err();
-    assert!(
-        matches!(error, Error::Timeout(Timeout::DeadPeer)),
-        "{error:?}"
-    );
+    assert_timeout(&error, Timeout::DeadPeer);
     assert_eq!(started.elapsed(), Duration::from_secs(20));
 }
 
@@ -509,10 +496,7 @@ async fn a_close_timeout_shorter_than_the_keepalive_interval_fires_on_time() {
     assert!(ws.read().now_or_never().is_none());
     let started = tokio::time::Instant::now();
     let error = ws.close(CloseCode::NORMAL, "").await.unwrap_err();
-    assert!(
-        matches!(error, Error::Timeout(Timeout::Closing)),
-        "{error:?}"
-    );
+    assert_timeout(&error, Timeout::Closing);
     assert_eq!(started.elapsed(), Duration::from_secs(3));
 }
 
@@ -534,10 +518,7 @@ async fn an_expired_close_timer_fires_though_messages_are_waiting() {
     }
     tokio::time::advance(Duration::from_secs(4)).await;
     let error = ws.read().await.unwrap_err();
-    assert!(
-        matches!(error, Error::Timeout(Timeout::Closing)),
-        "{error:?}"
-    );
+    assert_timeout(&error, Timeout::Closing);
 }
 
 /// A read that found nothing complete does not decode again until input
