@@ -34,7 +34,7 @@
 //! clone of the socket outside that lock.
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::mpsc::{self, Sender, SyncSender, TrySendError};
 use std::thread;
@@ -129,17 +129,10 @@ fn parse_args() -> Result<(SocketAddr, Config, common::TlsFiles), String> {
             _ if arg.starts_with('-') || addr.is_some() => {
                 return Err(format!("unexpected argument {arg}"));
             }
-            _ => {
-                let resolved = arg.to_socket_addrs().ok().and_then(|mut a| a.next());
-                addr = Some(resolved.ok_or(format!("bad address {arg}"))?)
-            }
+            _ => addr = Some(common::socket_addr(&arg)?),
         }
     }
-    Ok((
-        addr.unwrap_or_else(|| ([127, 0, 0, 1], 8080).into()),
-        config,
-        tls,
-    ))
+    Ok((addr.unwrap_or_else(common::default_addr), config, tls))
 }
 
 /// Owns the client list: broadcasts, and drops clients whose queue is full.

@@ -333,11 +333,7 @@ fn parse_args() -> Result<(std::net::SocketAddr, Config, usize), String> {
             _ => addr = Some(arg.parse().map_err(|_| format!("bad address {arg}"))?),
         }
     }
-    Ok((
-        addr.unwrap_or_else(|| ([127, 0, 0, 1], 8080).into()),
-        config,
-        threads,
-    ))
+    Ok((addr.unwrap_or_else(common::default_addr), config, threads))
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -18,7 +18,7 @@
 //! extensions); keepalive and the other timers run as in `echo_server`.
 use std::convert::Infallible;
 use std::io::Write;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
@@ -30,6 +30,8 @@ use tokio::net::{TcpListener, TcpStream};
 use wsmachine::handshake::validate_request;
 use wsmachine::tokio::{Error, WebSocket};
 use wsmachine::{Config, Connection, Event, OriginPolicy};
+
+mod common;
 
 const PAGE: &str = include_str!("echo_page.html");
 
@@ -53,16 +55,10 @@ fn parse_args() -> Result<(SocketAddr, Config), String> {
             "--any-origin" => config = config.with_origin_policy(OriginPolicy::Any),
             flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
             _ if addr.is_some() => return Err(format!("unexpected argument {arg}")),
-            _ => {
-                let resolved = arg.to_socket_addrs().ok().and_then(|mut a| a.next());
-                addr = Some(resolved.ok_or_else(|| format!("bad address {arg}"))?);
-            }
+            _ => addr = Some(common::socket_addr(&arg)?),
         }
     }
-    Ok((
-        addr.unwrap_or_else(|| ([127, 0, 0, 1], 8080).into()),
-        config,
-    ))
+    Ok((addr.unwrap_or_else(common::default_addr), config))
 }
 
 async fn run(addr: SocketAddr, config: Config) {

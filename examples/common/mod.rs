@@ -144,15 +144,21 @@ pub fn server_args(
             flag if extra(flag, &mut config) => {}
             flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
             _ if addr.is_some() => return Err(format!("unexpected argument {arg}")),
-            _ => {
-                let resolved = arg.to_socket_addrs().ok().and_then(|mut a| a.next());
-                addr = Some(resolved.ok_or_else(|| format!("bad address {arg}"))?);
-            }
+            _ => addr = Some(socket_addr(&arg)?),
         }
     }
-    Ok((
-        addr.unwrap_or_else(|| ([127, 0, 0, 1], 8080).into()),
-        config,
-        tls,
-    ))
+    Ok((addr.unwrap_or_else(default_addr), config, tls))
+}
+
+/// Where the servers listen when given no address.
+pub fn default_addr() -> SocketAddr {
+    ([127, 0, 0, 1], 8080).into()
+}
+
+/// A server's address argument (`127.0.0.1:8080`, `localhost:0`), resolved.
+pub fn socket_addr(arg: &str) -> Result<SocketAddr, String> {
+    arg.to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+        .ok_or_else(|| format!("bad address {arg}"))
 }
