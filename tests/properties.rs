@@ -130,6 +130,50 @@ proptest! {
         prop_assert_eq!(events, whole);
     }
 
+    /// (1b) Reading through a lent input buffer (`swap_input_buffer` before
+    /// a read, again after its events) gives the events of any other split,
+    /// whatever the buffer's size and stale contents and whichever reads
+    /// borrow it; the caller always gets its own allocation back.
+    #[test]
+    fn lent_input_buffers_give_identical_events(
+        ops in proptest::collection::vec(op(), 1..10),
+        cuts in proptest::collection::vec(any::<usize>(), 0..20),
+        lend in proptest::collection::vec(any::<bool>(), 0..21),
+        room in 0usize..300,
+        stale in any::<u8>(),
+    ) {
+        let mut client = Connection::open_client(Config::default(), counter_masks());
+        apply(&mut client, &ops);
+        let bytes = take_output(&mut client, usize::MAX);
+        let whole = feed(&mut Connection::open_server(Config::default()), &bytes, Chunking::Whole);
+        let mut points: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
+        points.sort_unstable();
+        points.push(bytes.len());
+        let mut server = Connection::open_server(Config::default());
+        let mut shared = vec![stale; room];
+        let mut events = Vec::new();
+        let mut at = 0;
+        for (i, p) in points.into_iter().enumerate() {
+            let lent = lend.get(i).copied().unwrap_or(true);
+            let ours = shared.as_ptr();
+            if lent {
+                server.swap_input_buffer(&mut shared);
+            }
+            let piece = &bytes[at..p];
+            server.read_buf(piece.len())[..piece.len()].copy_from_slice(piece);
+            server.filled(piece.len());
+            at = p;
+            drain(&mut server, &mut events);
+            if lent {
+                server.swap_input_buffer(&mut shared);
+                // The same allocation unless reading had to grow it.
+                prop_assert!(shared.as_ptr() == ours || shared.len() > room);
+            }
+        }
+        prop_assert_eq!(server.buffered_input_len(), 0);
+        prop_assert_eq!(events, whole);
+    }
+
     /// (6) Arbitrary bytes never panic, never yield a message over the
     /// limits, and the memory held stays bounded by the configuration.
     #[test]

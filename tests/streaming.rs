@@ -94,6 +94,31 @@ fn feed_cuts(conn: &mut Connection, bytes: &[u8], cuts: &[usize]) -> Assembled {
     seen
 }
 
+/// As [`feed_cuts`], each piece read into a buffer lent to the connection
+/// (`swap_input_buffer`) and taken back after its events, as a server
+/// sharing one input buffer between its connections does.
+fn feed_cuts_lent(conn: &mut Connection, bytes: &[u8], cuts: &[usize]) -> Assembled {
+    let mut points: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
+    points.sort_unstable();
+    points.push(bytes.len());
+    let mut shared = vec![0xAA; 64];
+    let mut seen = Assembled::default();
+    let mut at = 0;
+    for p in points {
+        let piece = &bytes[at..p];
+        conn.swap_input_buffer(&mut shared);
+        conn.read_buf(piece.len())[..piece.len()].copy_from_slice(piece);
+        conn.filled(piece.len());
+        at = p;
+        let ended = seen.drain(conn);
+        conn.swap_input_buffer(&mut shared);
+        if ended {
+            break;
+        }
+    }
+    seen
+}
+
 /// Feeds `bytes` in reads of `read` bytes through `read_buf`, as a socket
 /// driver does.
 fn feed_reads(conn: &mut Connection, bytes: &[u8], read: usize) -> Assembled {
@@ -224,6 +249,15 @@ proptest! {
         let seen = feed_cuts(&mut streamed, &bytes, &cuts);
         prop_assert_eq!(&seen.events, &expected);
         prop_assert!(streamed.is_closed());
+        // The same through a lent input buffer: the streaming state's
+        // positions survive the moves between buffers.
+        let mut lent = if from_client {
+            Connection::open_server(streaming())
+        } else {
+            Connection::open_client(streaming(), counter_masks())
+        };
+        let seen = feed_cuts_lent(&mut lent, &bytes, &cuts);
+        prop_assert_eq!(&seen.events, &expected);
     }
 }
 
@@ -331,6 +365,29 @@ fn a_character_split_across_frames_and_a_ping_arrives_whole() {
             "{chunking:?}"
         );
         assert!(texts.iter().any(|t| t.contains('€')), "{texts:?}");
+    }
+}
+
+/// The streaming state's held-back character start (`ready`) and the ping
+/// consumed between two frames (`gap`) are positions in the input: they
+/// must move with it when the input buffer is lent and taken back.
+#[test]
+fn a_held_back_character_and_a_ping_between_frames_survive_lent_buffers() {
+    let euro = "€".as_bytes();
+    let mut bytes = client_frame(0x01, &[b'a', euro[0]]);
+    bytes.extend(client_frame(0x89, b"p"));
+    bytes.extend(client_frame(0x00, &euro[1..2]));
+    bytes.extend(client_frame(0x80, &[euro[2], b'b']));
+    let every_byte: Vec<usize> = (0..bytes.len()).collect();
+    let cut_sets = (0..bytes.len()).map(|i| vec![i, i + 7]).chain([every_byte]);
+    for cuts in cut_sets {
+        let mut server = Connection::open_server(streaming());
+        let seen = feed_cuts_lent(&mut server, &bytes, &cuts);
+        assert_eq!(
+            seen.events,
+            vec![Owned::Ping(b"p".to_vec()), Owned::Text("a€b".into())],
+            "cuts {cuts:?}"
+        );
     }
 }
 

@@ -141,6 +141,26 @@ impl Reader {
         self.end = (self.end + n).min(self.buf.len());
     }
 
+    /// Bytes received and not consumed yet.
+    pub(super) fn unconsumed(&self) -> usize {
+        self.end - self.start
+    }
+
+    /// Takes `other` as the input buffer and hands the old one back in it.
+    /// The unconsumed input moves to the front of the new buffer: every
+    /// position the decoder keeps (a partial frame, the streaming state's
+    /// `ready` and `gap`) counts from `start`, as when `spare` compacts.
+    pub(super) fn swap_buffer(&mut self, other: &mut Vec<u8>) {
+        let pending = self.end - self.start;
+        if other.len() < pending {
+            other.resize(pending, 0);
+        }
+        other[..pending].copy_from_slice(&self.buf[self.start..self.end]);
+        core::mem::swap(&mut self.buf, other);
+        self.start = 0;
+        self.end = pending;
+    }
+
     /// Unconsumed input, for the handshake parsers.
     pub(super) fn input(&self) -> &[u8] {
         &self.buf[self.start..self.end]
