@@ -31,10 +31,14 @@
 //! hand-started server yourself, and give its PID as `NAME:PID=URL` for its
 //! CPU time). `WSM_BENCH_QUICK=1` shortens the windows.
 //!
-//! Two tables: messages/s, and the server's CPU time per message (user +
-//! system, from `/proc/PID/stat`, over the same window). On a shared
-//! machine the second is the steadier: time the server spends waiting for
-//! its core does not count.
+//! Three tables: messages/s, the server's CPU time per message (user +
+//! system, from `/proc/PID/stat`, over the same window), and the user-space
+//! part of it. On a shared machine the second is the steadier: time the
+//! server spends waiting for its core does not count. The third is the part
+//! a WebSocket library controls most directly; the kernel's part is mostly
+//! the socket calls, one read and one write per echo in each server
+//! measured so far. Clock ticks are 10 ms: a window of a few seconds puts a
+//! few hundred ticks in each figure, fewer in the user-space one.
 //! Every run is bounded in time: connecting and the handshakes within 10 s,
 //! then warm-up + window, and a run where no echo arrives for 5 s fails.
 
@@ -274,15 +278,18 @@ fn start(spec: &str, server_cpu: Option<usize>) -> Target {
     }
 }
 
-/// A process's user + system CPU time so far (all its threads), from
+/// A process's user and system CPU time so far (all its threads), from
 /// `/proc/PID/stat` (Linux), in clock ticks.
-fn cpu_ticks(pid: u32) -> Option<u64> {
+fn cpu_ticks(pid: u32) -> Option<(u64, u64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name (which may hold spaces) in parentheses.
     let rest = &stat[stat.rfind(')')? + 2..];
     let fields: Vec<&str> = rest.split(' ').collect();
     // utime and stime are fields 14 and 15 of the line: 11 and 12 here.
-    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+    Some((
+        fields.get(11)?.parse::<u64>().ok()?,
+        fields.get(12)?.parse::<u64>().ok()?,
+    ))
 }
 
 /// Clock ticks per second (`getconf CLK_TCK`; 100 on Linux in practice).
@@ -370,6 +377,9 @@ struct Figures {
     rate: f64,
     /// The server's CPU time per echo, in microseconds (NaN if unknown).
     cpu_us: f64,
+    /// The user-space part of `cpu_us`: the server's own code and its
+    /// libraries, without the kernel's socket work.
+    user_us: f64,
 }
 
 /// Loads `target` with `connections` closed-loop clients of `size`-byte
@@ -415,7 +425,7 @@ fn run(
     let mut completed: u64 = 0;
     let setup_until = Instant::now() + SETUP_LIMIT;
     let mut started: Option<Instant> = None; // all upgraded
-    let mut measure: Option<(Instant, u64, Option<u64>)> = None;
+    let mut measure: Option<(Instant, u64, Option<(u64, u64)>)> = None;
     let server_cpu = || target.pid.and_then(cpu_ticks);
     let mut last_echo = Instant::now();
     loop {
@@ -436,13 +446,17 @@ fn run(
             && now >= from + window
         {
             let echoes = (completed - count) as f64;
-            let cpu = match (cpu_from, server_cpu()) {
-                (Some(a), Some(b)) => (b - a) as f64 / ticks_per_second(),
-                _ => f64::NAN,
+            let (user, system) = match (cpu_from, server_cpu()) {
+                (Some(a), Some(b)) => {
+                    let seconds = |from: u64, to: u64| (to - from) as f64 / ticks_per_second();
+                    (seconds(a.0, b.0), seconds(a.1, b.1))
+                }
+                _ => (f64::NAN, f64::NAN),
             };
             return Ok(Figures {
                 rate: echoes / (now - from).as_secs_f64(),
-                cpu_us: cpu * 1e6 / echoes,
+                cpu_us: (user + system) * 1e6 / echoes,
+                user_us: user * 1e6 / echoes,
             });
         }
         if started.is_some() && now - last_echo > STALL_LIMIT {
@@ -570,14 +584,16 @@ fn load_all(options: Options) {
                         Figures {
                             rate: f64::NAN,
                             cpu_us: f64::NAN,
+                            user_us: f64::NAN,
                         }
                     });
                 eprintln!(
-                    "round {round}: {} {connections}x{}: {:.0} msg/s, server CPU {:.2} µs/msg",
+                    "round {round}: {} {connections}x{}: {:.0} msg/s, server CPU {:.2} µs/msg ({:.2} user)",
                     target.name,
                     size_name(size),
                     f.rate,
-                    f.cpu_us
+                    f.cpu_us,
+                    f.user_us
                 );
                 figures[i][t].push(f);
             }
@@ -621,6 +637,12 @@ fn load_all(options: Options) {
     table(
         "## server CPU time per message, µs (medians; ratio = peer / reference: above 1 the reference costs less)",
         |f| f.cpu_us,
+        |v| format!("{v:.2}"),
+        |ours, peer| peer / ours,
+    );
+    table(
+        "## of which user space (the server's own code; the rest is the kernel's socket work), µs (medians; ratio = peer / reference)",
+        |f| f.user_us,
         |v| format!("{v:.2}"),
         |ours, peer| peer / ours,
     );
