@@ -278,9 +278,12 @@ fn start(spec: &str, server_cpu: Option<usize>) -> Target {
     }
 }
 
+/// User and system CPU time, in clock ticks.
+type CpuTicks = (u64, u64);
+
 /// A process's user and system CPU time so far (all its threads), from
-/// `/proc/PID/stat` (Linux), in clock ticks.
-fn cpu_ticks(pid: u32) -> Option<(u64, u64)> {
+/// `/proc/PID/stat` (Linux).
+fn cpu_ticks(pid: u32) -> Option<CpuTicks> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name (which may hold spaces) in parentheses.
     let rest = &stat[stat.rfind(')')? + 2..];
@@ -425,7 +428,7 @@ fn run(
     let mut completed: u64 = 0;
     let setup_until = Instant::now() + SETUP_LIMIT;
     let mut started: Option<Instant> = None; // all upgraded
-    let mut measure: Option<(Instant, u64, Option<(u64, u64)>)> = None;
+    let mut measure: Option<(Instant, u64, Option<CpuTicks>)> = None;
     let server_cpu = || target.pid.and_then(cpu_ticks);
     let mut last_echo = Instant::now();
     loop {
