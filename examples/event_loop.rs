@@ -34,11 +34,14 @@
 //! whose buffers the engine allocates only as messages need them. Clients
 //! sit in a slab indexed by their token (no hashing per event).
 //!
-//! Copies: a connection that already holds an input buffer of
-//! `IN_PLACE_MIN` bytes (it has received large messages) reads straight into
-//! it (`Connection::read_buf`), others read into the shared buffer and hand
-//! it over (`receive`, one copy, no memory kept per idle connection). A
-//! message of `VECTORED_MIN` bytes or more is echoed with
+//! Copies: the loop has one input buffer, which it lends to the connection
+//! it reads (`Connection::swap_input_buffer`) and takes back once the
+//! events are taken and the echoes written, as uWebSockets does with its one
+//! receive buffer: the socket is read straight into it (`read_buf`), and it
+//! stays in the CPU cache where 500 connections' own buffers would be cold
+//! by their next message. A frame still arriving when the buffer goes back
+//! is copied into the connection's own buffer, where the next reads append
+//! to it. A message of `VECTORED_MIN` bytes or more is echoed with
 //! `Sender::send_vectored`: its header and its payload, still in the input
 //! buffer where it was unmasked, go out in one `writev` when no output is
 //! queued; only what the socket does not take is copied (into `spill`). A
@@ -78,7 +81,8 @@ const LINGER_BYTES: usize = 4 << 20;
 
 const LISTENER: Token = Token(usize::MAX);
 const READ_CHUNK: usize = 64 * 1024;
-/// A connection whose input buffer is at least this large reads into it.
+/// The room a connection reads into when a frame it holds is still
+/// arriving; buffers of this size also count as working size (`KEEP_WARM`).
 const IN_PLACE_MIN: usize = 16 * 1024;
 /// Echoes at least this large skip the output buffer (uWebSockets' bound).
 const VECTORED_MIN: usize = 16 * 1024;
@@ -401,7 +405,7 @@ fn serve(mut listener: TcpListener, config: &Config) -> io::Result<()> {
     let mut events = Events::with_capacity(1024);
     let mut clients = Clients::default();
     let mut queue: VecDeque<Token> = VecDeque::new();
-    let mut scratch = vec![0u8; READ_CHUNK];
+    let mut shared = vec![0u8; READ_CHUNK];
     loop {
         let timeout = if queue.is_empty() {
             timers.wait(clock())
@@ -493,7 +497,7 @@ fn serve(mut listener: TcpListener, config: &Config) -> io::Result<()> {
             let Some(client) = clients.get_mut(token) else {
                 continue;
             };
-            match drive(client, &mut scratch, &config, now) {
+            match drive(client, &mut shared, &config, now) {
                 Ok(Step::Again) => queue.push_back(token),
                 Ok(Step::Idle) => {
                     client.queued = false;
@@ -589,7 +593,12 @@ fn expire(c: &mut Client, now: Timestamp) -> bool {
     }
 }
 
-fn drive(c: &mut Client, scratch: &mut [u8], config: &Config, now: Timestamp) -> io::Result<Step> {
+fn drive(
+    c: &mut Client,
+    shared: &mut Vec<u8>,
+    config: &Config,
+    now: Timestamp,
+) -> io::Result<Step> {
     let mut reads = 0;
     // Output left from an earlier turn (the socket was full, or a timer
     // queued a ping); usually there is none, and the call is skipped.
@@ -597,15 +606,22 @@ fn drive(c: &mut Client, scratch: &mut [u8], config: &Config, now: Timestamp) ->
         flush(c)?;
     }
     while c.readable && !c.eof && reads < READS_PER_TURN && pending(c) < OUTPUT_HIGH_WATER {
+        // Between frames a connection reads into the shared buffer, lent to
+        // it for this read; a frame still arriving grows in its own.
+        let mut lent = false;
         let (read, room) = match &mut c.phase {
-            Phase::Ws(conn) if conn.memory_usage() >= IN_PLACE_MIN => {
+            Phase::Ws(conn) => {
+                if conn.buffered_input_len() == 0 {
+                    conn.swap_input_buffer(shared);
+                    lent = true;
+                }
                 let buf = conn.read_buf(IN_PLACE_MIN);
                 let room = buf.len();
                 (c.stream.read(buf).map(|n| (n, true)), room)
             }
-            _ => (c.stream.read(scratch).map(|n| (n, false)), scratch.len()),
+            _ => (c.stream.read(shared).map(|n| (n, false)), shared.len()),
         };
-        match read {
+        let result = match read {
             Ok((n, in_place)) => {
                 reads += 1;
                 c.eof = n == 0;
@@ -619,14 +635,27 @@ fn drive(c: &mut Client, scratch: &mut [u8], config: &Config, now: Timestamp) ->
                 if in_place && n > 0 {
                     filled(c, n, now);
                 } else {
-                    input(c, &scratch[..n], config, now);
+                    input(c, &shared[..n], config, now);
                 }
-                flush(c)?;
+                flush(c)
             }
-            Err(e) if e.kind() == ErrorKind::WouldBlock => c.readable = false,
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                c.readable = false;
+                Ok(())
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => Ok(()),
+            Err(e) => Err(e),
+        };
+        // The events are taken and the echoes written (or spilled): take
+        // the buffer back, with any partial frame copied out of it.
+        if lent {
+            match &mut c.phase {
+                Phase::Ws(conn) => conn.swap_input_buffer(shared),
+                // Not expected (events keep the phase): a new buffer.
+                _ => *shared = vec![0u8; READ_CHUNK],
+            }
         }
+        result?;
     }
     let finished = match &c.phase {
         Phase::Peek(..) | Phase::Linger(..) => c.eof,

@@ -339,6 +339,7 @@ impl Connection {
     /// [`next_event`](Self::next_event) has returned `None`, this is the part
     /// of a frame still arriving (0 between frames, and for a frame whose
     /// payload the streaming mode has handed out).
+    #[inline]
     pub fn buffered_input_len(&self) -> usize {
         self.reader.unconsumed()
     }
@@ -380,6 +381,7 @@ impl Connection {
     /// assert_eq!((messages, server.buffered_input_len()), (1, 0));
     /// # Ok::<(), wsmachine::ProtocolError>(())
     /// ```
+    #[inline(always)]
     pub fn swap_input_buffer(&mut self, buf: &mut Vec<u8>) {
         self.reader.swap_buffer(buf);
     }

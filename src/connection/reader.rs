@@ -142,6 +142,7 @@ impl Reader {
     }
 
     /// Bytes received and not consumed yet.
+    #[inline]
     pub(super) fn unconsumed(&self) -> usize {
         self.end - self.start
     }
@@ -150,7 +151,21 @@ impl Reader {
     /// The unconsumed input moves to the front of the new buffer: every
     /// position the decoder keeps (a partial frame, the streaming state's
     /// `ready` and `gap`) counts from `start`, as when `spare` compacts.
+    #[inline(always)]
     pub(super) fn swap_buffer(&mut self, other: &mut Vec<u8>) {
+        if self.start == self.end {
+            // Between frames, the usual case: nothing to carry, a few moves
+            // inline in the caller's read loop.
+            core::mem::swap(&mut self.buf, other);
+            self.start = 0;
+            self.end = 0;
+        } else {
+            self.swap_carrying_input(other);
+        }
+    }
+
+    #[inline(never)]
+    fn swap_carrying_input(&mut self, other: &mut Vec<u8>) {
         let pending = self.end - self.start;
         if other.len() < pending {
             other.resize(pending, 0);
