@@ -433,6 +433,8 @@ impl Connection {
     /// more input (or the end of the stream) arrives, with nothing to tidy
     /// meanwhile: the adapters skip that call after an event that used up
     /// the input.
+    // Only the tokio adapter asks (so far).
+    #[cfg(feature = "tokio")]
     #[inline]
     pub(crate) fn is_drained(&self) -> bool {
         matches!(self.opening, Opening::Done) && self.reader.is_drained(&self.config)
