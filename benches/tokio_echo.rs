@@ -8,11 +8,18 @@
 //! each of 100 and 500 connections, with 20 B and 16 KiB binary messages,
 //! and counts echoes over a fixed window, and the server process's CPU time
 //! per echo (from /proc: robust to the rest of a shared machine, which
-//! moves throughput far more); each case is the median of five rounds in
-//! which the servers take turns. Loopback only; Linux for the CPU column.
+//! moves throughput far more), in total and split into user time (the
+//! WebSocket library, the runtime and libc: the part a library controls)
+//! and system time (the kernel's socket and epoll work, which dominates and
+//! is about the same for every server making the same calls); each case is
+//! the median of five rounds in which the servers take turns. Loopback
+//! only; Linux for the CPU columns (clock ticks of 10 ms: a user figure is
+//! a few dozen ticks per window, so differences under ~5 % are noise).
 //!
-//! - `cargo bench --bench tokio_echo --features tokio`: the table, with the
-//!   ratios wsmachine / peer (builds the example in release if missing).
+//! - `cargo bench --bench tokio_echo --features tokio`: the table (markdown),
+//!   with throughput as wsmachine / peer and CPU as peer / wsmachine (both
+//!   above 1 when wsmachine does better); builds the example in release if
+//!   missing.
 //! - `cargo bench --bench tokio_echo --features tokio -- serve tungstenite|fastwebsockets`:
 //!   one peer server alone on `127.0.0.1:0`; its first stdout line is
 //!   `listening on http://ADDR`.
@@ -204,26 +211,63 @@ fn start(which: &str) -> Server {
 
 // ------------------------------------------------------------ load
 
-/// The CPU time (user + system) process `pid` has used, from /proc.
-fn cpu_time(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name (which may hold spaces) ")": utime is
-    // the 12th, stime the 13th, in clock ticks (100 per second on Linux).
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map_or("", |(_, rest)| rest)
-        .split_whitespace()
-        .collect();
-    let ticks: u64 = fields
-        .get(11..13)
-        .map_or(0, |f| f.iter().filter_map(|v| v.parse::<u64>().ok()).sum());
-    Duration::from_millis(ticks * 10)
+/// CPU time a process has used, from /proc: user space (the library, the
+/// runtime, libc) and the kernel on its behalf (mostly the socket calls).
+#[derive(Clone, Copy, Default)]
+struct CpuTime {
+    user: Duration,
+    system: Duration,
+}
+
+impl CpuTime {
+    fn of(pid: u32) -> Self {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // Fields after the command name (which may hold spaces) ")": utime is
+        // the 12th, stime the 13th, in clock ticks (100 per second on Linux).
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map_or("", |(_, rest)| rest)
+            .split_whitespace()
+            .collect();
+        let ticks = |i: usize| {
+            let n = fields.get(i).and_then(|v| v.parse::<u64>().ok());
+            Duration::from_millis(n.unwrap_or(0) * 10)
+        };
+        Self {
+            user: ticks(11),
+            system: ticks(12),
+        }
+    }
+
+    fn since(self, earlier: Self) -> Self {
+        Self {
+            user: self.user.saturating_sub(earlier.user),
+            system: self.system.saturating_sub(earlier.system),
+        }
+    }
+
+    /// Per echo, in µs: (total, user, system).
+    fn per_echo_us(self, echoes: u64) -> [f64; 3] {
+        let per = |d: Duration| d.as_secs_f64() * 1e6 / echoes.max(1) as f64;
+        [
+            per(self.user + self.system),
+            per(self.user),
+            per(self.system),
+        ]
+    }
+}
+
+/// What one window measured: echoes per second, and the server's CPU per
+/// echo in µs (total, user, system).
+struct Sample {
+    rate: f64,
+    cpu: [f64; 3],
 }
 
 /// Echoes per second, and the server's CPU time per echo, with
 /// `connections` clients, one `size`-byte message in flight each, over
 /// `window` after a warm-up.
-fn load(server: &Server, connections: usize, size: usize, window: Duration) -> (f64, Duration) {
+fn load(server: &Server, connections: usize, size: usize, window: Duration) -> Sample {
     load_pid(server, server.0.id(), connections, size, window)
 }
 
@@ -233,7 +277,7 @@ fn load_pid(
     connections: usize,
     size: usize,
     window: Duration,
-) -> (f64, Duration) {
+) -> Sample {
     let addr = &server.1;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -266,18 +310,20 @@ fn load_pid(
         }
         tokio::time::sleep(window / 4).await;
         let start_count = count.load(Ordering::Relaxed);
-        let start_cpu = cpu_time(pid);
+        let start_cpu = CpuTime::of(pid);
         let started = Instant::now();
         tokio::time::sleep(window).await;
         let done = count.load(Ordering::Relaxed) - start_count;
-        let cpu = cpu_time(pid).saturating_sub(start_cpu);
+        let cpu = CpuTime::of(pid).since(start_cpu);
         let rate = done as f64 / started.elapsed().as_secs_f64();
-        let cpu_per_echo = cpu / u32::try_from(done.max(1)).unwrap_or(u32::MAX);
         stop.store(true, Ordering::Relaxed);
         for task in tasks {
             let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
         }
-        (rate, cpu_per_echo)
+        Sample {
+            rate,
+            cpu: cpu.per_echo_us(done),
+        }
     })
 }
 
@@ -301,41 +347,57 @@ fn main() {
     // a burst from the rest of the machine falls on all of them alike.
     let servers: Vec<Server> = SERVERS.iter().map(|which| start(which)).collect();
     println!(
-        "| connections | size | msg/s: wsmachine / tokio-tungstenite / fastwebsockets | vs tt | vs fws | server CPU per echo (µs): wsmachine / tt / fws | CPU ratio tt/wsm | CPU ratio fws/wsm |"
+        "| connections | size | msg/s: wsm / tt / fws | vs tt | vs fws \
+         | CPU/echo µs: wsm / tt / fws | CPU tt/wsm | CPU fws/wsm \
+         | user µs: wsm / tt / fws | user tt/wsm | user fws/wsm \
+         | system µs: wsm / tt / fws | system tt/wsm | system fws/wsm |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!(
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+    );
     for &connections in &CONNECTIONS {
         for &size in &SIZES {
             let mut rates: Vec<Vec<f64>> = vec![Vec::new(); SERVERS.len()];
-            let mut cpus: Vec<Vec<f64>> = vec![Vec::new(); SERVERS.len()];
+            // [server][total, user, system]: samples.
+            let mut cpus: Vec<[Vec<f64>; 3]> = vec![Default::default(); SERVERS.len()];
             for round in 0..rounds {
                 for k in 0..SERVERS.len() {
                     let i = (round + k) % SERVERS.len();
-                    let (rate, cpu) = load(&servers[i], connections, size, window);
-                    rates[i].push(rate);
-                    cpus[i].push(cpu.as_secs_f64() * 1e6);
+                    let sample = load(&servers[i], connections, size, window);
+                    rates[i].push(sample.rate);
+                    for (samples, value) in cpus[i].iter_mut().zip(sample.cpu) {
+                        samples.push(value);
+                    }
                 }
             }
             let rate: Vec<f64> = rates.iter_mut().map(|s| median(s)).collect();
-            let cpu: Vec<f64> = cpus.iter_mut().map(|s| median(s)).collect();
             let label = if size >= 1024 {
                 format!("{} KiB", size / 1024)
             } else {
                 format!("{size} B")
             };
-            println!(
-                "| {connections} | {label} | {:.0} / {:.0} / {:.0} | {:.2}x | {:.2}x | {:.1} / {:.1} / {:.1} | {:.2}x | {:.2}x |",
+            let mut row = format!(
+                "| {connections} | {label} | {:.0} / {:.0} / {:.0} | {:.2}x | {:.2}x |",
                 rate[0],
                 rate[1],
                 rate[2],
                 rate[0] / rate[1],
                 rate[0] / rate[2],
-                cpu[0],
-                cpu[1],
-                cpu[2],
-                cpu[1] / cpu[0],
-                cpu[2] / cpu[0]
             );
+            // Total, user, system: each the three medians, then the peers'
+            // CPU over ours (above 1: wsmachine spends less).
+            for part in 0..3 {
+                let cpu: Vec<f64> = cpus.iter_mut().map(|c| median(&mut c[part])).collect();
+                row += &format!(
+                    " {:.1} / {:.1} / {:.1} | {:.2}x | {:.2}x |",
+                    cpu[0],
+                    cpu[1],
+                    cpu[2],
+                    cpu[1] / cpu[0],
+                    cpu[2] / cpu[0]
+                );
+            }
+            println!("{row}");
         }
     }
 }
@@ -353,10 +415,11 @@ fn load_only(args: &[String]) {
     // A stand-in process for the Server handle: only its pid is read.
     let child = Command::new("true").spawn().expect("spawn");
     let server = Server(child, arg(1).to_owned());
-    let (rate, cpu) = load_pid(&server, pid, connections, size, window);
+    let Sample { rate, cpu } = load_pid(&server, pid, connections, size, window);
     println!(
-        "{connections} connections, {size} B: {rate:.0} msg/s, server CPU {:.1} µs per echo",
-        cpu.as_secs_f64() * 1e6
+        "{connections} connections, {size} B: {rate:.0} msg/s, server CPU {:.1} µs per echo \
+         (user {:.1}, system {:.1})",
+        cpu[0], cpu[1], cpu[2]
     );
 }
 

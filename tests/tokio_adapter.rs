@@ -539,6 +539,72 @@ async fn input_given_through_connection_mut_is_read_next() {
     assert_eq!(message.unwrap(), OwnedMessage::Binary(b"abcd".to_vec()));
 }
 
+/// After an event the read skips the decode only when the input is used
+/// up: a second frame that came in the same read is delivered with no
+/// more bytes from the stream.
+#[tokio::test]
+async fn frames_that_arrive_together_are_read_without_more_input() {
+    let (mut ws, mut raw) = server_pair(quiet(), 1 << 16);
+    let mut wire = frame(0x82, b"one", Some(MASK));
+    wire.extend(frame(0x82, b"two", Some(MASK)));
+    raw.write_all(&wire).await.unwrap();
+    assert_eq!(
+        ws.read().await.unwrap(),
+        OwnedMessage::Binary(b"one".to_vec())
+    );
+    let second = ws
+        .read()
+        .now_or_never()
+        .expect("decoded from the buffer, without waiting on the stream");
+    assert_eq!(second.unwrap(), OwnedMessage::Binary(b"two".to_vec()));
+}
+
+/// Nor when the engine has memory to give back: the read that waits after
+/// a large message releases the input buffer it grew.
+#[tokio::test]
+async fn the_read_after_a_large_message_releases_its_input_buffer() {
+    let (mut ws, mut raw) = server_pair(quiet(), 1 << 16);
+    let big = frame(0x82, &vec![5; 1 << 20], Some(MASK));
+    let writing = tokio::spawn(async move {
+        raw.write_all(&big).await.unwrap();
+        raw
+    });
+    assert_eq!(
+        ws.read().await.unwrap(),
+        OwnedMessage::Binary(vec![5; 1 << 20])
+    );
+    let _raw = writing.await.unwrap();
+    assert!(ws.read().now_or_never().is_none());
+    let held = ws.connection().memory_usage();
+    assert!(held < 256 << 10, "{held} bytes held while idle");
+}
+
+/// Nor when a reassembled message was delivered: the read that waits
+/// after it frees the reassembly buffer (the input buffer stayed small).
+#[tokio::test]
+async fn the_read_after_a_fragmented_message_releases_its_reassembly() {
+    let (mut ws, mut raw) = server_pair(quiet(), 1 << 16);
+    const PARTS: usize = 100;
+    let writing = tokio::spawn(async move {
+        for i in 0..PARTS {
+            let opcode = if i == 0 { 0x02 } else { 0x00 };
+            let fin = if i == PARTS - 1 { 0x80 } else { 0 };
+            raw.write_all(&frame(opcode | fin, &[6; 10_000], Some(MASK)))
+                .await
+                .unwrap();
+        }
+        raw
+    });
+    assert_eq!(
+        ws.read().await.unwrap(),
+        OwnedMessage::Binary(vec![6; PARTS * 10_000])
+    );
+    let _raw = writing.await.unwrap();
+    assert!(ws.read().now_or_never().is_none());
+    let held = ws.connection().memory_usage();
+    assert!(held < 256 << 10, "{held} bytes held while idle");
+}
+
 /// Cancel-safety claim for `close`: dropped while waiting for the peer,
 /// calling it again resumes and sends no second close frame.
 #[tokio::test]

@@ -242,3 +242,33 @@ async fn read_half_read_dropped_in_select_loses_no_byte() {
     );
     assert_eq!(read_n(&mut raw, 3).await, frame(0x8A, b"p", None));
 }
+
+/// The read half goes to the stream before its timer, as the whole socket
+/// does: a message that was waiting when the keepalive deadline passed is
+/// read first and counts as input, so no ping goes out.
+#[tokio::test(start_paused = true)]
+async fn the_read_half_reads_waiting_input_before_its_keepalive_timer() {
+    use futures_util::FutureExt;
+    let config = Config::default()
+        .with_ping_interval(Some(Duration::from_secs(20)))
+        .unwrap()
+        .with_ping_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let (ws, mut raw) = server_pair(config);
+    let (mut reader, _writer) = ws.split().unwrap();
+    // A read that finds nothing arms the keepalive timer (20 s from now).
+    assert!(reader.read().now_or_never().is_none());
+    raw.write_all(&frame(0x82, b"late", Some(MASK)))
+        .await
+        .unwrap();
+    tokio::time::advance(Duration::from_secs(21)).await;
+    assert_eq!(
+        reader.read().await.unwrap(),
+        OwnedMessage::Binary(b"late".to_vec())
+    );
+    let mut byte = [0u8; 1];
+    assert!(
+        raw.read(&mut byte).now_or_never().is_none(),
+        "a ping went out though input was waiting"
+    );
+}

@@ -481,6 +481,17 @@ impl Connection {
         }
     }
 
+    /// Whether [`next_event`](Self::next_event) would return `None` until
+    /// more input (or the end of the stream) arrives, with nothing to tidy
+    /// meanwhile: the adapters skip that call after an event that used up
+    /// the input.
+    // Only the tokio adapter asks (so far).
+    #[cfg(feature = "tokio")]
+    #[inline]
+    pub(crate) fn is_drained(&self) -> bool {
+        matches!(self.opening, Opening::Done) && self.reader.is_drained(&self.config)
+    }
+
     // ---- split ----
 
     /// Splits an open connection into its receiving and sending state
@@ -711,6 +722,7 @@ impl Connection {
     }
 
     /// Whether there is output waiting to be written.
+    #[inline]
     pub fn wants_write(&self) -> bool {
         self.sender.wants_write()
     }

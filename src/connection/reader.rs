@@ -103,14 +103,25 @@ impl Reader {
     }
 
     /// At least `min` bytes of writable space after the unconsumed input.
+    ///
+    /// Inline, with the moving and growing out of line: an async driver
+    /// asks for room before every read, including the one that finds the
+    /// socket empty, and the room is almost always there.
+    #[inline]
     pub(super) fn spare(&mut self, min: usize) -> &mut [u8] {
         if self.start == self.end {
             self.start = 0;
             self.end = 0;
         }
-        if self.buf.len() - self.end >= min {
-            return &mut self.buf[self.end..];
+        if self.buf.len() - self.end < min {
+            self.make_room(min);
         }
+        &mut self.buf[self.end..]
+    }
+
+    /// Moves or grows the buffer so that `min` bytes fit after the input.
+    #[inline(never)]
+    fn make_room(&mut self, min: usize) {
         let pending = self.end - self.start;
         // Move the unconsumed bytes (a partial frame) to the front only when
         // that moves no more than it reclaims, or when growing anyway.
@@ -127,11 +138,11 @@ impl Reader {
             let slack = min.min(KEEP_CAPACITY);
             self.buf.resize(self.end + min + slack, 0);
         }
-        &mut self.buf[self.end..]
     }
 
     /// Room for the caller to read into (`read_buf`): remembered as working
     /// space that is kept while idle.
+    #[inline]
     pub(super) fn read_space(&mut self, min: usize) -> &mut [u8] {
         self.read_request = min;
         self.spare(min)
@@ -352,10 +363,34 @@ impl Reader {
         Some(RawEvent::Single(kind, payload))
     }
 
+    /// Whether [`advance`](Self::advance) would only report that it needs
+    /// more input: no unconsumed byte, no frame in progress, no delivered
+    /// message to clear, no oversized buffer to release, no end of stream
+    /// to report (and not streaming, whose inflater may hold output). A
+    /// driver that just took an event can then go straight to its next
+    /// read.
+    // Only the tokio adapter asks (so far).
+    #[cfg(feature = "tokio")]
+    #[inline]
+    pub(super) fn is_drained(&self, config: &Config) -> bool {
+        self.start == self.end
+            && self.frame.is_none()
+            && !self.assembly_delivered
+            && !self.eof
+            && !config.streaming()
+            && !self.oversized()
+    }
+
+    /// The input buffer is larger than the working space a caller asks for
+    /// with every read (and its slack), up to three times it: kept only
+    /// while it holds a frame.
+    #[inline]
+    fn oversized(&self) -> bool {
+        self.buf.len() > KEEP_CAPACITY.max(3 * self.read_request)
+    }
+
     fn need_more(&mut self) -> Result<Option<RawEvent>, ProtocolError> {
-        // The room a caller asks for with every read (and its slack) is
-        // working space, not a leftover: keep up to three times it.
-        if self.buf.len() > KEEP_CAPACITY.max(3 * self.read_request) {
+        if self.oversized() {
             let pending = self.end - self.start;
             // What is left is at most a small frame in progress (often only
             // part of a header): keep it in a small buffer, so a connection

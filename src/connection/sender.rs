@@ -175,12 +175,16 @@ impl Sender {
 
     /// Bytes waiting to be written to the peer. Write any prefix of them,
     /// then report how many with [`advance_output`](Self::advance_output).
+    #[inline]
     pub fn pending_output(&self) -> &[u8] {
         &self.out[self.out_start..]
     }
 
     /// Marks the first `n` bytes of [`pending_output`](Self::pending_output)
     /// as written. `n` larger than what is pending counts as all of it.
+    // Inline, with the owed-pong check first: a driver calls this after
+    // every write, and a pong is rarely held back.
+    #[inline]
     pub fn advance_output(&mut self, n: usize) {
         self.out_start = (self.out_start + n).min(self.out.len());
         if self.out_start == self.out.len() {
@@ -189,11 +193,14 @@ impl Sender {
             if self.out.capacity() > OUTPUT_KEEP_CAPACITY {
                 self.out = Vec::new();
             }
-            self.flush_owed_pong();
+            if self.pong.as_ref().is_some_and(|slot| slot.owed) {
+                self.flush_owed_pong();
+            }
         }
     }
 
     /// Whether there is output waiting to be written.
+    #[inline]
     pub fn wants_write(&self) -> bool {
         self.out_start < self.out.len()
     }
@@ -503,8 +510,12 @@ impl Sender {
         let mut head = [0u8; MAX_HEADER_LEN];
         let head_len = header.encode(&mut head);
         self.compact();
-        self.out.reserve(head_len + payload.len());
-        self.out.extend_from_slice(&head[..head_len]);
+        // The whole header array, then cut to its length: a copy of a
+        // constant size is a few stores, a copy of `head_len` bytes a call.
+        let start = self.out.len();
+        self.out.reserve(MAX_HEADER_LEN + payload.len());
+        self.out.extend_from_slice(&head);
+        self.out.truncate(start + head_len);
         match mask {
             Some(key) => extend_masked(&mut self.out, payload, key),
             None => self.out.extend_from_slice(payload),

@@ -158,6 +158,9 @@ impl Timers {
 
     /// When the connection next needs `handle_timeout`: the earliest armed
     /// deadline, or a time already passed when a timer waits to be armed.
+    // Inline up to the common answer (no timer for this state: an async
+    // driver asks before every wait), the rest out of line.
+    #[inline]
     pub(super) fn deadline(&self, state: State, t: &Timeouts) -> Option<Timestamp> {
         let wants_clock = match state {
             State::Connecting => t.open_timeout.is_some(),
@@ -168,6 +171,12 @@ impl Timers {
         if !wants_clock {
             return None;
         }
+        self.armed_deadline(state, t)
+    }
+
+    /// [`deadline`](Self::deadline) for a state whose timer is configured.
+    #[inline(never)]
+    fn armed_deadline(&self, state: State, t: &Timeouts) -> Option<Timestamp> {
         // Not started yet: "now" (the epoch is in the past for any clock).
         let Some(now) = self.now.get() else {
             return Some(Timestamp::ZERO);

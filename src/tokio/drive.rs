@@ -83,6 +83,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                         unflushed: &mut self.unflushed,
                     };
                     let result = f(event, &mut reply);
+                    // An event that used up the input (a whole echo's
+                    // frame) leaves nothing to decode: the next read goes
+                    // straight to the stream.
+                    self.undecoded = !self.conn.is_drained();
                     // The pong or close reply goes out now if the stream
                     // takes it; otherwise the next call writes it.
                     if let Poll::Ready(Err(error)) = self.poll_flush_all(cx) {
@@ -157,7 +161,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// The connection's one timer. `Ready(Ok)` when it fired and the engine
     /// took the time.
     fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        let now = ready!(self.clock.poll(cx, self.conn.poll_timeout()));
+        // No deadline (keepalive off, no close under way): nothing to arm,
+        // decided here rather than in a call.
+        let Some(deadline) = self.conn.poll_timeout() else {
+            return Poll::Pending;
+        };
+        let now = ready!(self.clock.poll(cx, Some(deadline)));
         Poll::Ready(self.tick(now))
     }
 

@@ -81,6 +81,9 @@ pub struct ReadHalf<S> {
     eof: bool,
     /// Our last write of owed output got `Pending`: keep at it.
     writing: bool,
+    /// Input may hold an event: bytes came in since the last decode found
+    /// nothing (or an event was taken).
+    undecoded: bool,
 }
 
 /// The write half of a split [`WebSocket`]: sends messages (async methods,
@@ -152,6 +155,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             clock,
             eof,
             writing: false,
+            undecoded: true,
         };
         Ok((read, WriteHalf { shared, high_water }))
     }
@@ -291,13 +295,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ReadHalf<S> {
     ) -> Poll<Result<R, Error>> {
         loop {
             self.sync_with_writer(cx);
-            match self.rx.next_event() {
+            // Not decoded again what was found incomplete until bytes came
+            // in (or the end of the stream).
+            let decoded = if self.undecoded {
+                self.rx.next_event()
+            } else {
+                Ok(None)
+            };
+            match decoded {
                 Ok(Some(event)) => {
                     let result = f(event);
                     self.hand_off(cx);
                     return Poll::Ready(Ok(result));
                 }
-                Ok(None) => {}
+                Ok(None) => self.undecoded = false,
                 Err(error) => {
                     self.hand_off(cx);
                     return Poll::Ready(Err(error.into()));
@@ -310,26 +321,44 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ReadHalf<S> {
                 return Poll::Ready(Err(Error::Protocol(ProtocolError::AbnormalClosure)));
             }
             self.hand_off(cx);
-            if let Poll::Ready(now) = self.clock.poll(cx, self.rx.poll_timeout()) {
-                self.tick(cx, now)?;
-                continue;
-            }
+            // The stream first, as the whole socket's read: a read that
+            // brings bytes gives the engine the time itself, so the timer
+            // is only looked at when this poll is about to wait.
             let mut buf = ReadBuf::new(self.rx.read_buf(READ_CHUNK));
-            ready!(Pin::new(&mut self.io).poll_read(cx, &mut buf))?;
-            let n = buf.filled().len();
-            if n == 0 {
-                self.rx.receive_eof();
-                self.eof = true;
-            } else {
-                self.rx.filled(n);
-                // No deadline: no timer wants the clock (see WebSocket's
-                // poll_fill), so the clock is not read.
-                if self.rx.poll_timeout().is_some() {
-                    let now = self.clock.timestamp(Instant::now());
+            match Pin::new(&mut self.io).poll_read(cx, &mut buf) {
+                Poll::Ready(result) => {
+                    result?;
+                    let n = buf.filled().len();
+                    self.fill(cx, n)?;
+                    self.undecoded = true;
+                }
+                Poll::Pending => {
+                    let Some(deadline) = self.rx.poll_timeout() else {
+                        return Poll::Pending;
+                    };
+                    let now = ready!(self.clock.poll(cx, Some(deadline)));
                     self.tick(cx, now)?;
                 }
             }
         }
+    }
+
+    /// Takes the `n` bytes a read brought (0: the end of the stream), and
+    /// their time for the timers.
+    fn fill(&mut self, cx: &mut Context<'_>, n: usize) -> Result<(), Error> {
+        if n == 0 {
+            self.rx.receive_eof();
+            self.eof = true;
+        } else {
+            self.rx.filled(n);
+            // No deadline: no timer wants the clock (see WebSocket's
+            // poll_fill), so the clock is not read.
+            if self.rx.poll_timeout().is_some() {
+                let now = self.clock.timestamp(Instant::now());
+                self.tick(cx, now)?;
+            }
+        }
+        Ok(())
     }
 
     fn tick(&mut self, cx: &mut Context<'_>, now: Timestamp) -> Result<(), Error> {
