@@ -279,6 +279,53 @@ fn read_buf_and_filled_equal_receive() {
     );
 }
 
+/// Where the next `read_buf` starts, from the start of the previous one.
+fn next_read_offset(conn: &mut Connection, read: &[u8]) -> (usize, Vec<Owned>) {
+    let first = conn.read_buf(64 * 1024);
+    let at = first.as_ptr() as usize;
+    first[..read.len()].copy_from_slice(read);
+    conn.filled(read.len());
+    let mut events = Vec::new();
+    drain(conn, &mut events);
+    let next = conn.read_buf(64 * 1024).as_ptr() as usize;
+    (next - at, events)
+}
+
+#[test]
+fn a_small_partial_frame_moves_to_the_front_so_the_next_read_lands_where_the_last_did() {
+    // Three whole 1 KiB frames and the first 200 bytes of a fourth: the 200
+    // bytes move to the front, and the next read goes right after them
+    // (the cache lines the last read wrote), not 3,296 bytes further on.
+    let frames = [
+        client_frame(0x82, &[1; 1024]),
+        client_frame(0x82, &[2; 1024]),
+    ]
+    .concat();
+    let wire = [frames.clone(), client_frame(0x82, &[3; 1024])].concat();
+    let read = [&wire[..], &client_frame(0x82, &[4; 1024])[..200]].concat();
+    let mut conn = Connection::open_server(Config::default());
+    let (offset, events) = next_read_offset(&mut conn, &read);
+    assert_eq!(offset, 200);
+    assert_eq!(events.len(), 3);
+    // The rest of the fourth frame completes it where it now is.
+    let rest = &client_frame(0x82, &[4; 1024])[200..];
+    let buf = conn.read_buf(rest.len());
+    buf[..rest.len()].copy_from_slice(rest);
+    conn.filled(rest.len());
+    let mut events = Vec::new();
+    drain(&mut conn, &mut events);
+    assert_eq!(events, vec![Owned::Binary(vec![4; 1024])]);
+
+    // A large partial frame stays where it is: moving it would cost more
+    // than the cache misses it saves.
+    let mut conn = Connection::open_server(Config::default());
+    let big = client_frame(0x82, &[5; 20_000]);
+    let read = [&frames[..], &big[..10_000]].concat();
+    let (offset, events) = next_read_offset(&mut conn, &read);
+    assert_eq!(offset, read.len());
+    assert_eq!(events.len(), 2);
+}
+
 #[test]
 fn partial_writes_in_any_size_deliver_the_same_bytes() {
     let mut whole = Connection::open_server(Config::default());

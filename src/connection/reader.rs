@@ -20,6 +20,15 @@ mod stream;
 /// its memory while idle.
 const KEEP_CAPACITY: usize = 64 * 1024;
 
+/// A partial frame at most this long is moved to the front of the input
+/// buffer when the decoder runs out of input. The next read then lands where
+/// the last one did, in cache lines still in the L1 cache, instead of after
+/// it: a buffer walked read after read misses the L1 cache on every line it
+/// writes (cachegrind: four times the write misses, 0.84x the throughput of
+/// a reader that drains its buffer, on 1 KiB frames in 16 KiB reads). The
+/// copy costs at most this much per read, from lines just written.
+const EAGER_COMPACT: usize = 4 * 1024;
+
 /// An event located in one of the reader's buffers, turned into a borrowed
 /// [`Event`](super::Event) by the connection.
 #[derive(Clone, Debug)]
@@ -408,6 +417,12 @@ impl Reader {
                 self.start = 0;
                 self.end = pending;
             }
+        }
+        let pending = self.end - self.start;
+        if pending != 0 && self.start > 0 && pending <= EAGER_COMPACT {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.start = 0;
+            self.end = pending;
         }
         if self.eof {
             return Err(ProtocolError::AbnormalClosure);
