@@ -135,9 +135,7 @@ impl Reader {
         // Move the unconsumed bytes (a partial frame) to the front only when
         // that moves no more than it reclaims, or when growing anyway.
         if self.start > 0 && (pending <= self.start || self.buf.len() - pending < min) {
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end = pending;
-            self.start = 0;
+            self.move_input_to_front();
         }
         if self.buf.len() - self.end < min {
             // Grow with some slack (up to 64 KiB beyond the request), so a
@@ -147,6 +145,15 @@ impl Reader {
             let slack = min.min(KEEP_CAPACITY);
             self.buf.resize(self.end + min + slack, 0);
         }
+    }
+
+    /// Moves the unconsumed input to the front of the buffer. Every position
+    /// the reader keeps counts from `start`, so nothing else changes.
+    fn move_input_to_front(&mut self) {
+        let pending = self.end - self.start;
+        self.buf.copy_within(self.start..self.end, 0);
+        self.start = 0;
+        self.end = pending;
     }
 
     /// Room for the caller to read into (`read_buf`): remembered as working
@@ -420,9 +427,7 @@ impl Reader {
         }
         let pending = self.end - self.start;
         if pending != 0 && self.start > 0 && pending <= EAGER_COMPACT {
-            self.buf.copy_within(self.start..self.end, 0);
-            self.start = 0;
-            self.end = pending;
+            self.move_input_to_front();
         }
         if self.eof {
             return Err(ProtocolError::AbnormalClosure);
