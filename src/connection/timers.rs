@@ -55,8 +55,12 @@ impl Default for MaybeTime {
 pub(super) struct Timers {
     /// The latest time the driver gave; none until the clock starts.
     now: MaybeTime,
-    /// When input last arrived, as of the last `handle_timeout` that saw it.
-    last_heard: Timestamp,
+    /// When the next keepalive ping is due: an interval after the later of
+    /// the last input (as of the last `handle_timeout` that saw it) and the
+    /// last ping, so with no ping timeout pings repeat every interval. Kept
+    /// as the deadline itself, not the time it counts from: a driver asks
+    /// for it after every read, and the sum was taken twice per read.
+    keepalive_at: MaybeTime,
     /// The open deadline while connecting, the close deadline once closing
     /// (`closing` says which): a connection is never in both phases, and
     /// never connecting again once closing.
@@ -101,20 +105,44 @@ impl Timers {
     }
 
     /// Takes the time and says what has expired, if anything.
+    #[inline]
     pub(super) fn on_time(&mut self, now: Timestamp, state: State, t: &Timeouts) -> Action {
-        let now = self.now.get().map_or(now, |before| before.max(now));
-        if self.now.get().is_none() {
-            self.last_heard = now;
-            if state == State::Connecting {
-                self.phase_deadline = MaybeTime::new(t.open_timeout.map(|d| now + d));
-            }
-        }
+        let Some(before) = self.now.get() else {
+            return self.start(now, state, t);
+        };
+        let now = before.max(now);
         self.now = MaybeTime::new(Some(now));
         if core::mem::take(&mut self.heard) {
-            self.last_heard = now;
             // Anything at all from the peer proves it alive (not only the pong).
+            self.keepalive_at = MaybeTime::new(t.ping_interval.map(|i| now + i));
             self.dead_deadline = MaybeTime::NONE;
         }
+        // The common answer, inline: open, no ping unanswered, keepalive
+        // not yet due (a disabled keepalive is never due).
+        if state == State::Open
+            && self.dead_deadline == MaybeTime::NONE
+            && now.as_nanos() < self.keepalive_at.0
+        {
+            return Action::Nothing;
+        }
+        self.check(now, state, t)
+    }
+
+    /// The first time given: the clock starts, counting the open timeout
+    /// and the first keepalive interval from it.
+    #[cold]
+    fn start(&mut self, now: Timestamp, state: State, t: &Timeouts) -> Action {
+        self.now = MaybeTime::new(Some(now));
+        self.heard = false;
+        self.keepalive_at = MaybeTime::new(t.ping_interval.map(|i| now + i));
+        if state == State::Connecting {
+            self.phase_deadline = MaybeTime::new(t.open_timeout.map(|d| now + d));
+        }
+        self.check(now, state, t)
+    }
+
+    #[inline(never)]
+    fn check(&mut self, now: Timestamp, state: State, t: &Timeouts) -> Action {
         match state {
             State::Connecting => match self.open_deadline() {
                 Some(deadline) if now >= deadline => Action::Expire(Timeout::Opening),
@@ -128,11 +156,12 @@ impl Timers {
                         Action::Nothing
                     };
                 }
-                match self.keepalive_deadline(t) {
+                match self.keepalive_at.get() {
                     Some(deadline) if now >= deadline => {
                         let seq = self.next_seq;
                         self.next_seq = seq.wrapping_add(1);
                         self.ping_sent = MaybeTime::new(Some(now));
+                        self.keepalive_at = MaybeTime::new(t.ping_interval.map(|i| now + i));
                         self.dead_deadline = MaybeTime::new(t.ping_timeout.map(|d| now + d));
                         Action::Ping(seq.to_be_bytes())
                     }
@@ -158,35 +187,35 @@ impl Timers {
 
     /// When the connection next needs `handle_timeout`: the earliest armed
     /// deadline, or a time already passed when a timer waits to be armed.
-    // Inline up to the common answer (no timer for this state: an async
-    // driver asks before every wait), the rest out of line.
+    // Inline for the open state (a driver asks after every read) and for
+    // "no timer" (an async driver asks before every wait); the rest out of
+    // line.
     #[inline]
     pub(super) fn deadline(&self, state: State, t: &Timeouts) -> Option<Timestamp> {
-        let wants_clock = match state {
-            State::Connecting => t.open_timeout.is_some(),
-            State::Open => t.ping_interval.is_some(),
-            State::Closing => t.close_timeout.is_some(),
-            State::Closed => false,
-        };
-        if !wants_clock {
-            return None;
+        match state {
+            State::Open if t.ping_interval.is_none() => None,
+            State::Open if self.now != MaybeTime::NONE => {
+                // A dead-peer deadline, when armed, is the one that counts:
+                // no keepalive ping goes out while one is unanswered.
+                self.dead_deadline.get().or(self.keepalive_at.get())
+            }
+            State::Connecting if t.open_timeout.is_none() => None,
+            State::Closing if t.close_timeout.is_none() => None,
+            State::Closed => None,
+            _ => self.armed_deadline(state),
         }
-        self.armed_deadline(state, t)
     }
 
     /// [`deadline`](Self::deadline) for a state whose timer is configured.
     #[inline(never)]
-    fn armed_deadline(&self, state: State, t: &Timeouts) -> Option<Timestamp> {
+    fn armed_deadline(&self, state: State) -> Option<Timestamp> {
         // Not started yet: "now" (the epoch is in the past for any clock).
         let Some(now) = self.now.get() else {
             return Some(Timestamp::ZERO);
         };
         match state {
             State::Connecting => self.open_deadline(),
-            State::Open => self
-                .dead_deadline
-                .get()
-                .or_else(|| self.keepalive_deadline(t)),
+            State::Open => self.dead_deadline.get().or(self.keepalive_at.get()),
             // Our close went out since the last call: arm it at the next one.
             State::Closing => Some(self.close_deadline().unwrap_or(now)),
             State::Closed => None,
@@ -199,17 +228,6 @@ impl Timers {
 
     fn close_deadline(&self) -> Option<Timestamp> {
         self.phase_deadline.get().filter(|_| self.closing)
-    }
-
-    /// Keepalive fires an interval after the later of the last input and
-    /// the last ping (so with no ping timeout, pings repeat every interval).
-    fn keepalive_deadline(&self, t: &Timeouts) -> Option<Timestamp> {
-        let interval = t.ping_interval?;
-        let since = match self.ping_sent.get() {
-            Some(sent) => sent.max(self.last_heard),
-            None => self.last_heard,
-        };
-        Some(since + interval)
     }
 }
 
@@ -244,5 +262,81 @@ mod tests {
             timers.on_time(at(3), State::Closing, &t),
             Action::Expire(Timeout::Closing)
         );
+    }
+
+    #[test]
+    fn keepalive_counts_from_the_later_of_input_and_the_last_ping() {
+        let secs = |s| Some(Duration::from_secs(s));
+        let at = |s: u64| Timestamp::from_millis(s * 1000);
+        let no_timeout = Timeouts {
+            ping_interval: secs(10),
+            ping_timeout: None,
+            open_timeout: None,
+            close_timeout: None,
+        };
+        let mut timers = Timers::default();
+        assert_eq!(
+            timers.deadline(State::Open, &no_timeout),
+            Some(Timestamp::ZERO)
+        );
+        assert_eq!(
+            timers.on_time(at(0), State::Open, &no_timeout),
+            Action::Nothing
+        );
+        assert_eq!(timers.deadline(State::Open, &no_timeout), Some(at(10)));
+        // Input at 4 s moves the ping to 14 s.
+        timers.heard();
+        assert_eq!(
+            timers.on_time(at(4), State::Open, &no_timeout),
+            Action::Nothing
+        );
+        assert_eq!(timers.deadline(State::Open, &no_timeout), Some(at(14)));
+        assert_eq!(
+            timers.on_time(at(14), State::Open, &no_timeout),
+            Action::Ping(0u32.to_be_bytes())
+        );
+        // Unanswered with no ping timeout: the next ping an interval later.
+        assert_eq!(timers.deadline(State::Open, &no_timeout), Some(at(24)));
+        assert_eq!(
+            timers.on_time(at(24), State::Open, &no_timeout),
+            Action::Ping(1u32.to_be_bytes())
+        );
+
+        // A ping timeout longer than the interval: the dead-peer deadline
+        // is the one reported (no second ping while one is unanswered).
+        let long_timeout = Timeouts {
+            ping_timeout: secs(30),
+            ..no_timeout
+        };
+        let mut timers = Timers::default();
+        assert_eq!(
+            timers.on_time(at(0), State::Open, &long_timeout),
+            Action::Nothing
+        );
+        assert_eq!(
+            timers.on_time(at(10), State::Open, &long_timeout),
+            Action::Ping(0u32.to_be_bytes())
+        );
+        assert_eq!(timers.deadline(State::Open, &long_timeout), Some(at(40)));
+        assert_eq!(
+            timers.on_time(at(25), State::Open, &long_timeout),
+            Action::Nothing
+        );
+        assert_eq!(
+            timers.on_time(at(40), State::Open, &long_timeout),
+            Action::Expire(Timeout::DeadPeer)
+        );
+        // Disabled keepalive: never due, whatever the time.
+        let off = Timeouts {
+            ping_interval: None,
+            ..no_timeout
+        };
+        let mut timers = Timers::default();
+        assert_eq!(timers.on_time(at(0), State::Open, &off), Action::Nothing);
+        assert_eq!(
+            timers.on_time(at(100_000), State::Open, &off),
+            Action::Nothing
+        );
+        assert_eq!(timers.deadline(State::Open, &off), None);
     }
 }
