@@ -455,6 +455,11 @@ impl Connection {
                 _ => {}
             }
         }
+        // The call after the last event of a read (one per read at least):
+        // answered here, not by the decoder's full entry and exit.
+        if self.reader.is_drained(&self.config) {
+            return Ok(None);
+        }
         let raw = match self
             .reader
             .advance(&mut self.sender, &self.config, self.role)

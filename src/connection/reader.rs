@@ -385,8 +385,6 @@ impl Reader {
     /// to report (and not streaming, whose inflater may hold output). A
     /// driver that just took an event can then go straight to its next
     /// read.
-    // Only the tokio adapter asks (so far).
-    #[cfg(feature = "tokio")]
     #[inline]
     pub(super) fn is_drained(&self, config: &Config) -> bool {
         self.start == self.end
