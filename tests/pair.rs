@@ -424,3 +424,39 @@ fn send_in_place_refuses_what_send_refuses_and_leaves_the_buffer() {
         UsageError::Closed
     );
 }
+
+#[test]
+fn a_server_frame_of_any_length_has_the_header_the_general_encoder_gives() {
+    use wsmachine::frame::{FrameHeader, MAX_HEADER_LEN, OpCode};
+    // Small unmasked frames take a shorter path than the rest; every
+    // length around its edge (125/126) must come out as the encoder says.
+    for len in [0usize, 1, 20, 124, 125, 126, 127, 300, 65_535, 65_536] {
+        for text in [false, true] {
+            let payload = vec![b'a'; len];
+            let mut server = Connection::open_server(Config::default());
+            if text {
+                server
+                    .send_text(core::str::from_utf8(&payload).unwrap())
+                    .unwrap();
+            } else {
+                server.send_binary(&payload).unwrap();
+            }
+            let header = FrameHeader {
+                fin: true,
+                rsv: 0,
+                opcode: if text { OpCode::Text } else { OpCode::Binary },
+                mask: None,
+                payload_len: len as u64,
+            };
+            let mut head = [0u8; MAX_HEADER_LEN];
+            let head_len = header.encode(&mut head);
+            let mut expected = head[..head_len].to_vec();
+            expected.extend_from_slice(&payload);
+            assert_eq!(
+                server.pending_output(),
+                expected,
+                "length {len}, text {text}"
+            );
+        }
+    }
+}

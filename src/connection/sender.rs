@@ -500,6 +500,17 @@ impl Sender {
         // RFC 6455 section 5.3: a client "MUST mask all frames that it sends
         // to the server"; a server "MUST NOT mask any frames".
         let mask = self.masks.as_mut().map(|source| source.next_mask());
+        if mask.is_none() && payload.len() < 126 {
+            // A server's small frame (most of an echo server's): two header
+            // bytes, built here rather than through the general encoder and
+            // its 14-byte staging array.
+            self.compact();
+            let b0 = (u8::from(fin) << 7) | ((rsv & 0x7) << 4) | opcode.as_u8();
+            self.out.reserve(2 + payload.len());
+            self.out.extend_from_slice(&[b0, payload.len() as u8]);
+            self.out.extend_from_slice(payload);
+            return;
+        }
         let header = FrameHeader {
             fin,
             rsv,
