@@ -31,13 +31,17 @@
 //! hand-started server yourself, and give its PID as `NAME:PID=URL` for its
 //! CPU time). `WSM_BENCH_QUICK=1` shortens the windows.
 //!
-//! Three tables: messages/s, the server's CPU time per message (user +
+//! Five tables: messages/s, the server's CPU time per message (user +
 //! system, from `/proc/PID/stat`, over the same window), and the user-space
 //! part of it. On a shared machine the second is the steadier: time the
 //! server spends waiting for its core does not count. The third is the part
 //! a WebSocket library controls most directly; the kernel's part is mostly
 //! the socket calls, one read and one write per echo in each server
-//! measured so far. Clock ticks are 10 ms: a window of a few seconds puts a
+//! measured so far. The last two say who bounded the rate: the server's and
+//! this load generator's CPU time per second of the window. When the load
+//! generator is near 1.00 and the server below, the server waited for
+//! requests, and messages/s measures the pair, not the server: compare CPU
+//! per message then. Clock ticks are 10 ms: a window of a few seconds puts a
 //! few hundred ticks in each figure, fewer in the user-space one.
 //! Every run is bounded in time: connecting and the handshakes within 10 s,
 //! then warm-up + window, and a run where no echo arrives for 5 s fails.
@@ -383,6 +387,12 @@ struct Figures {
     /// The user-space part of `cpu_us`: the server's own code and its
     /// libraries, without the kernel's socket work.
     user_us: f64,
+    /// The server's CPU time over the window's wall time (1.0: its core
+    /// never waited), NaN if unknown.
+    server_busy: f64,
+    /// The same for this load generator: near 1.0 it, not the server,
+    /// bounds the rate, and CPU per message is the figure to compare.
+    load_busy: f64,
 }
 
 /// Loads `target` with `connections` closed-loop clients of `size`-byte
@@ -428,8 +438,9 @@ fn run(
     let mut completed: u64 = 0;
     let setup_until = Instant::now() + SETUP_LIMIT;
     let mut started: Option<Instant> = None; // all upgraded
-    let mut measure: Option<(Instant, u64, Option<CpuTicks>)> = None;
+    let mut measure: Option<(Instant, u64, Option<CpuTicks>, Option<CpuTicks>)> = None;
     let server_cpu = || target.pid.and_then(cpu_ticks);
+    let own_cpu = || cpu_ticks(std::process::id());
     let mut last_echo = Instant::now();
     loop {
         let now = Instant::now();
@@ -441,25 +452,30 @@ fn run(
                 ));
             }
             Some(at) if measure.is_none() && now >= at + warmup => {
-                measure = Some((now, completed, server_cpu()));
+                measure = Some((now, completed, server_cpu(), own_cpu()));
             }
             _ => {}
         }
-        if let Some((from, count, cpu_from)) = measure
+        if let Some((from, count, cpu_from, own_from)) = measure
             && now >= from + window
         {
             let echoes = (completed - count) as f64;
+            let seconds = |from: u64, to: u64| (to - from) as f64 / ticks_per_second();
             let (user, system) = match (cpu_from, server_cpu()) {
-                (Some(a), Some(b)) => {
-                    let seconds = |from: u64, to: u64| (to - from) as f64 / ticks_per_second();
-                    (seconds(a.0, b.0), seconds(a.1, b.1))
-                }
+                (Some(a), Some(b)) => (seconds(a.0, b.0), seconds(a.1, b.1)),
                 _ => (f64::NAN, f64::NAN),
             };
+            let own = match (own_from, own_cpu()) {
+                (Some(a), Some(b)) => seconds(a.0, b.0) + seconds(a.1, b.1),
+                _ => f64::NAN,
+            };
+            let wall = (now - from).as_secs_f64();
             return Ok(Figures {
-                rate: echoes / (now - from).as_secs_f64(),
+                rate: echoes / wall,
                 cpu_us: (user + system) * 1e6 / echoes,
                 user_us: user * 1e6 / echoes,
+                server_busy: (user + system) / wall,
+                load_busy: own / wall,
             });
         }
         if started.is_some() && now - last_echo > STALL_LIMIT {
@@ -588,15 +604,19 @@ fn load_all(options: Options) {
                             rate: f64::NAN,
                             cpu_us: f64::NAN,
                             user_us: f64::NAN,
+                            server_busy: f64::NAN,
+                            load_busy: f64::NAN,
                         }
                     });
                 eprintln!(
-                    "round {round}: {} {connections}x{}: {:.0} msg/s, server CPU {:.2} µs/msg ({:.2} user)",
+                    "round {round}: {} {connections}x{}: {:.0} msg/s, server CPU {:.2} µs/msg ({:.2} user), busy: server {:.2}, load {:.2}",
                     target.name,
                     size_name(size),
                     f.rate,
                     f.cpu_us,
-                    f.user_us
+                    f.user_us,
+                    f.server_busy,
+                    f.load_busy
                 );
                 figures[i][t].push(f);
             }
@@ -648,6 +668,18 @@ fn load_all(options: Options) {
         |f| f.user_us,
         |v| format!("{v:.2}"),
         |ours, peer| peer / ours,
+    );
+    table(
+        "## server busy (its CPU seconds per second of the window; below 1.00 its core waited for work; ratio = reference / peer)",
+        |f| f.server_busy,
+        |v| format!("{v:.2}"),
+        |ours, peer| ours / peer,
+    );
+    table(
+        "## load generator busy (its CPU seconds per second of the window; near 1.00 it bounds the rate; ratio = reference / peer)",
+        |f| f.load_busy,
+        |v| format!("{v:.2}"),
+        |ours, peer| ours / peer,
     );
 }
 
