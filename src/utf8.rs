@@ -101,8 +101,21 @@ impl Utf8Validator {
 fn check(bytes: &[u8]) -> Result<(), (usize, Option<usize>)> {
     #[cfg(feature = "simd-utf8")]
     {
-        if simdutf8::basic::from_utf8(bytes).is_ok() {
-            return Ok(());
+        // A piece of a message that spans reads usually ends inside a
+        // character (non-ASCII text nearly always). `basic` rejects such a
+        // piece, and `compat` would then run over it all a second time just
+        // to say "incomplete": check the whole characters, then the
+        // held-back tail (at most three bytes) on its own. `compat` is left
+        // for the invalid case, where the error position matters.
+        let whole = bytes.len() - incomplete_tail(bytes);
+        if simdutf8::basic::from_utf8(&bytes[..whole]).is_ok() {
+            let tail = &bytes[whole..];
+            if tail.is_empty() {
+                return Ok(());
+            }
+            if is_char_prefix(tail) {
+                return Err((whole, None));
+            }
         }
         simdutf8::compat::from_utf8(bytes)
             .map(|_| ())
@@ -226,6 +239,27 @@ mod tests {
                 failed |= v.feed(core::slice::from_ref(b)).is_err();
             }
             assert!(failed, "{bad:x?}");
+        }
+    }
+
+    /// One piece that ends inside a character: valid text before it and a
+    /// valid prefix keep the prefix; an invalid byte anywhere, or a tail
+    /// that cannot begin a character, fails in this piece.
+    #[test]
+    fn a_piece_ending_inside_a_character() {
+        let euro = "€".as_bytes();
+        let mut v = Utf8Validator::new();
+        assert!(v.feed(&[b'a', euro[0], euro[1]]).is_ok());
+        assert!(!v.is_complete());
+        assert!(v.feed(&euro[2..]).is_ok());
+        assert!(v.is_complete());
+        for bad in [
+            &[b'a', 0xE0, 0x80][..],   // overlong lead pair as the tail
+            &[b'a', 0xED, 0xA0],       // surrogate as the tail
+            &[0xFF, euro[0], euro[1]], // invalid before a valid tail
+            &[b'a', 0xF5, 0x80],       // a lead that never starts a character
+        ] {
+            assert!(Utf8Validator::new().feed(bad).is_err(), "{bad:x?}");
         }
     }
 
