@@ -331,7 +331,8 @@ impl Reader {
     /// many. The current frame's count and mask phase move on in place:
     /// writing the whole frame back from a copy, and reading it again on the
     /// next read, stalled on store forwarding (perf on `benches/profile --
-    /// stream 65536 4096 binary`: a third of the engine's time per read).
+    /// stream 65536 4096 binary`: about a quarter of the engine's time per
+    /// read).
     fn unmask_arrived(&mut self, frame: &StreamFrame, raw_at: usize) -> usize {
         let arrived = (self.end - raw_at).min(frame.remaining);
         if arrived > 0 {
